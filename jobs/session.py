@@ -1,0 +1,114 @@
+"""The one Spark session builder, used by spark-submit entry points, Dagster and tests.
+
+JVM jars are pinned in ``conf/pom.xml`` and resolved by ``make jars`` into ``.jars/``;
+this module reads the same pom so the classpath is exactly what was pinned and nothing
+is downloaded at run time.
+"""
+
+from __future__ import annotations
+
+import os
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from pathlib import Path
+
+from pyspark.sql import SparkSession
+
+from jobs.settings import REPO_ROOT, Settings
+
+POM = REPO_ROOT / "conf" / "pom.xml"
+_MAVEN_NS = {"m": "http://maven.apache.org/POM/4.0.0"}
+# Spark masks the values of matching keys in the UI, event logs and logs.
+REDACTION_REGEX = r"(?i)secret|password|token|access[._-]?key|session[._-]?token|credential"
+
+
+class MissingJarError(RuntimeError):
+    """A pinned jar is not in the jars folder."""
+
+
+@dataclass(frozen=True)
+class PinnedJar:
+    group: str
+    artifact: str
+    version: str
+
+    @property
+    def file_name(self) -> str:
+        return f"{self.artifact}-{self.version}.jar"
+
+
+def pinned_jars(pom: Path = POM) -> list[PinnedJar]:
+    """The jars pinned in the Maven pom, in declaration order."""
+    root = ET.parse(pom).getroot()
+    jars = []
+    for dep in root.iterfind("m:dependencies/m:dependency", _MAVEN_NS):
+        group, artifact, version = (
+            dep.findtext(f"m:{tag}", namespaces=_MAVEN_NS) for tag in ("groupId", "artifactId", "version")
+        )
+        if not (group and artifact and version):
+            raise ValueError(f"{pom}: a dependency lacks groupId, artifactId or version")
+        jars.append(PinnedJar(group, artifact, version))
+    return jars
+
+
+def jars_dir() -> Path:
+    """Where ``make jars`` puts the resolved jars (``LAKEHOUSE_JARS_DIR`` or ``.jars/``)."""
+    raw = os.environ.get("LAKEHOUSE_JARS_DIR")
+    return Path(raw).resolve() if raw else REPO_ROOT / ".jars"
+
+
+def resolved_jar_paths(folder: Path | None = None) -> list[Path]:
+    """Paths of every pinned jar; fails naming the first missing jar and the fix."""
+    folder = folder or jars_dir()
+    paths = [folder / jar.file_name for jar in pinned_jars()]
+    missing = [p for p in paths if not p.is_file()]
+    if missing:
+        names = ", ".join(p.name for p in missing)
+        raise MissingJarError(
+            f"missing JVM jar(s) in {folder}: {names}. Run `make jars` "
+            f"(mvn -f conf/pom.xml package) to resolve them from Maven Central."
+        )
+    return paths
+
+
+def spark_conf(settings: Settings, app_name: str) -> dict[str, str]:
+    """The full Spark configuration for ``settings``, as plain strings."""
+    conf = {
+        "spark.master": settings.spark.master,
+        "spark.app.name": app_name,
+        "spark.jars": ",".join(str(p) for p in resolved_jar_paths()),
+        "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",
+        "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
+        "spark.sql.session.timeZone": "UTC",
+        "spark.sql.adaptive.enabled": "true",
+        "spark.sql.shuffle.partitions": str(settings.spark.shuffle_partitions),
+        # Delta replays its log with this many tasks; the default (50) is slow for small tables.
+        "spark.databricks.delta.snapshotPartitions": str(settings.spark.shuffle_partitions),
+        "spark.driver.memory": settings.spark.driver_memory,
+        "spark.ui.enabled": str(settings.spark.ui_enabled).lower(),
+        "spark.ui.showConsoleProgress": "false",
+        "spark.eventLog.enabled": "true",
+        "spark.eventLog.dir": settings.storage.event_log,
+        "spark.redaction.regex": REDACTION_REGEX,
+        "spark.sql.redaction.options.regex": REDACTION_REGEX,
+    }
+    conf.update(settings.spark.conf)
+    return conf
+
+
+def build_spark_session(settings: Settings, app_name: str) -> SparkSession:
+    """Return this process's Spark session, creating it from ``settings`` if needed.
+
+    Spark allows one session per JVM, so a later caller gets the session the first one
+    made (``getOrCreate``); its app name tells what started it.
+    """
+    conf = spark_conf(settings, app_name)
+    event_log = settings.storage.event_log
+    if "://" not in event_log:
+        Path(event_log).mkdir(parents=True, exist_ok=True)
+    builder = SparkSession.builder
+    for key, value in conf.items():
+        builder = builder.config(key, value)
+    spark = builder.getOrCreate()
+    spark.sparkContext.setLogLevel("WARN")
+    return spark

@@ -1,0 +1,150 @@
+"""The one configuration loader.
+
+Settings come from ``conf/<env>.toml``, where ``env`` is ``LAKEHOUSE_ENV`` (default
+``local``). ``{root}`` in a value expands to ``LAKEHOUSE_ROOT`` (default ``.lakehouse``
+in the checkout). Any key can be overridden for one process with an environment
+variable ``LAKEHOUSE__<SECTION>__<KEY>``. Every value is validated when loaded; an
+unknown, missing or malformed key fails with its dotted name and the file it came from.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+ENVIRONMENTS = ("local", "dev", "prod")
+REPO_ROOT = Path(__file__).resolve().parents[1]
+OVERRIDE_PREFIX = "LAKEHOUSE__"
+
+
+class SettingsError(ValueError):
+    """A setting is missing, unknown or malformed; the message names the key."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class StorageSettings(_Strict):
+    tables: str = Field(description="Root URI of the Delta tables: <tables>/<layer>/<table>.")
+    landing: str = Field(description="Root URI of the raw daily drops.")
+    event_log: str = Field(description="Directory of the Spark event logs.")
+
+
+class SparkSettings(_Strict):
+    master: str
+    driver_memory: str = Field(pattern=r"^\d+[gmk]$")
+    shuffle_partitions: int = Field(ge=1, le=10_000)
+    ui_enabled: bool
+    conf: dict[str, str] = Field(default_factory=dict)
+
+
+class PipelineSettings(_Strict):
+    first_date: dt.date
+    last_date: dt.date
+
+    @model_validator(mode="after")
+    def _ordered(self) -> PipelineSettings:
+        if self.last_date < self.first_date:
+            raise ValueError("last_date is before first_date")
+        return self
+
+
+class Settings(_Strict):
+    """Validated settings of one environment."""
+
+    env: Literal["local", "dev", "prod"]
+    root: Path
+    source: Path
+    storage: StorageSettings
+    spark: SparkSettings
+    pipeline: PipelineSettings
+
+    def table_uri(self, layer: str, table: str) -> str:
+        """Location of the Delta table ``<layer>/<table>``."""
+        return f"{self.storage.tables.rstrip('/')}/{layer}/{table}"
+
+    def landing_uri(self, dataset: str) -> str:
+        """Location of one landed dataset, e.g. ``flights``."""
+        return f"{self.storage.landing.rstrip('/')}/{dataset}"
+
+    @property
+    def dagster_home(self) -> Path:
+        return self.root / "dagster"
+
+
+def _env_name(env: str | None) -> str:
+    name = (env or os.environ.get("LAKEHOUSE_ENV") or "local").strip()
+    if name not in ENVIRONMENTS:
+        raise SettingsError(
+            f"LAKEHOUSE_ENV={name!r} is not an environment; choose one of {', '.join(ENVIRONMENTS)}"
+        )
+    return name
+
+
+def lakehouse_root() -> Path:
+    """``LAKEHOUSE_ROOT``, or ``.lakehouse`` in the checkout."""
+    raw = os.environ.get("LAKEHOUSE_ROOT")
+    return Path(raw).expanduser().resolve() if raw else REPO_ROOT / ".lakehouse"
+
+
+def conf_dir() -> Path:
+    """Folder of the environment files (``LAKEHOUSE_CONF_DIR`` or ``conf/``)."""
+    raw = os.environ.get("LAKEHOUSE_CONF_DIR")
+    return Path(raw).resolve() if raw else REPO_ROOT / "conf"
+
+
+def _expand(value: Any, root: Path) -> Any:
+    if isinstance(value, str):
+        return value.replace("{root}", str(root))
+    if isinstance(value, dict):
+        return {k: _expand(v, root) for k, v in value.items()}
+    return value
+
+
+def _apply_overrides(raw: dict[str, Any], environ: dict[str, str]) -> None:
+    for name, value in environ.items():
+        if not name.startswith(OVERRIDE_PREFIX):
+            continue
+        path = [part.lower() for part in name[len(OVERRIDE_PREFIX) :].split("__")]
+        node = raw
+        for part in path[:-1]:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise SettingsError(f"{name}: {'.'.join(path)} does not name a setting")
+        node[path[-1]] = value
+
+
+def _format_errors(error: ValidationError, source: Path) -> str:
+    lines = []
+    for item in error.errors():
+        key = ".".join(str(part) for part in item["loc"]) or "(file)"
+        lines.append(f"  {key}: {item['msg']}")
+    return f"invalid settings in {source}:\n" + "\n".join(lines)
+
+
+def load_settings(env: str | None = None, environ: dict[str, str] | None = None) -> Settings:
+    """Load and validate the settings of ``env`` (default: ``LAKEHOUSE_ENV`` or ``local``)."""
+    environ = dict(os.environ if environ is None else environ)
+    name = _env_name(env)
+    source = conf_dir() / f"{name}.toml"
+    if not source.is_file():
+        raise SettingsError(f"no settings file for environment {name!r}: {source} is missing")
+    try:
+        raw = tomllib.loads(source.read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise SettingsError(f"{source} is not valid TOML: {exc}") from exc
+    _apply_overrides(raw, environ)
+    root = lakehouse_root()
+    try:
+        return Settings.model_validate(
+            {**_expand(raw, root), "env": name, "root": root, "source": source}
+        )
+    except ValidationError as exc:
+        raise SettingsError(_format_errors(exc, source)) from exc
+
