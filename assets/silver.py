@@ -1,0 +1,105 @@
+"""Silver assets: typed, UTC, deduplicated and enriched; rejected rows go to quarantine."""
+
+from collections.abc import Iterator
+
+from dagster import AssetIn, AssetKey, AssetOut, Output, asset, multi_asset
+from pyspark.sql import DataFrame
+
+from assets.landing import LANDING_SNAPSHOTS
+from assets.partitions import DAILY_2013, SINGLE_RUN
+from assets.resources import MERGE_KEY, PARTITION_COLUMN, SparkResource
+from jobs import pipeline
+from jobs.dimensions import DIMENSION_KEYS
+
+
+def _dimension_asset(name: str):  # type: ignore[no-untyped-def]
+    @asset(
+        name=name,
+        key_prefix="silver",
+        deps=[LANDING_SNAPSHOTS[name].key],
+        group_name="silver",
+        kinds={"spark", "delta"},
+        metadata={MERGE_KEY: list(DIMENSION_KEYS[name])},
+        description=(
+            f"Current {name}, typed, one row per {'/'.join(DIMENSION_KEYS[name])}; "
+            "kept current by Delta MERGE from the newest landing snapshot."
+        ),
+    )
+    def _dimension(spark: SparkResource) -> DataFrame:
+        session = spark.session(f"silver/{name}")
+        return pipeline.dimension_snapshot(session, spark.lakehouse.settings(), name)
+
+    return _dimension
+
+
+silver_planes = _dimension_asset("planes")
+silver_airports = _dimension_asset("airports")
+silver_airlines = _dimension_asset("airlines")
+
+
+def _out(layer: str, name: str, description: str, date_column: str) -> AssetOut:
+    return AssetOut(
+        key=AssetKey([layer, name]),
+        group_name=layer,
+        kinds={"spark", "delta"},
+        metadata={PARTITION_COLUMN: date_column},
+        description=description,
+    )
+
+
+@multi_asset(
+    outs={
+        "silver_weather": _out(
+            "silver", "weather", "Hourly weather per origin, typed, one row per hour.", "weather_date"
+        ),
+        "quarantine_weather": _out(
+            "quarantine",
+            "weather",
+            "Weather rows that failed a rule, as received, with every reason.",
+            "weather_date",
+        ),
+    },
+    ins={"bronze_weather": AssetIn(AssetKey(["bronze", "weather"]))},
+    partitions_def=DAILY_2013,
+    backfill_policy=SINGLE_RUN,
+)
+def silver_weather(bronze_weather: DataFrame) -> Iterator[Output[DataFrame]]:
+    checked = pipeline.check_weather(bronze_weather).persist()
+    yield Output(pipeline.silver_weather(checked), output_name="silver_weather")
+    yield Output(pipeline.quarantine(checked, pipeline.WEATHER), output_name="quarantine_weather")
+    checked.unpersist()
+
+
+@multi_asset(
+    outs={
+        "silver_flights": _out(
+            "silver",
+            "flights",
+            "Flights typed and cleaned: UTC departure/arrival times, deduplicated on "
+            "(date, carrier, flight, origin), with origin weather at the scheduled hour and "
+            "plane attributes.",
+            "flight_date",
+        ),
+        "quarantine_flights": _out(
+            "quarantine",
+            "flights",
+            "Flight rows that failed a rule, as received, with file, line and every reason.",
+            "flight_date",
+        ),
+    },
+    ins={
+        "bronze_flights": AssetIn(AssetKey(["bronze", "flights"])),
+        "weather": AssetIn(AssetKey(["silver", "weather"])),
+        "planes": AssetIn(AssetKey(["silver", "planes"])),
+        "airports": AssetIn(AssetKey(["silver", "airports"])),
+    },
+    partitions_def=DAILY_2013,
+    backfill_policy=SINGLE_RUN,
+)
+def silver_flights(
+    bronze_flights: DataFrame, weather: DataFrame, planes: DataFrame, airports: DataFrame
+) -> Iterator[Output[DataFrame]]:
+    checked = pipeline.check_flights(bronze_flights, airports).persist()
+    yield Output(pipeline.silver_flights(checked, weather, planes), output_name="silver_flights")
+    yield Output(pipeline.quarantine(checked, pipeline.FLIGHTS), output_name="quarantine_flights")
+    checked.unpersist()

@@ -1,0 +1,82 @@
+"""Row rules: every failing row goes to quarantine with each reason; good rows go on."""
+
+import pytest
+
+from expectations import rules
+from jobs import pipeline
+from jobs.bronze import CORRUPT_COLUMN, FLIGHTS_COLUMNS
+from tests.jobs.builders import airports, bronze_flights, flight
+
+
+def split(spark, rows):
+    checked = pipeline.check_flights(bronze_flights(spark, rows), airports(spark))
+    good = rules.passed_rows(checked)
+    bad = pipeline.quarantine(checked, pipeline.FLIGHTS)
+    return good, bad
+
+
+def reasons_of(bad):
+    return {r["_row_number"]: sorted(r["reasons"]) for r in bad.collect()}
+
+
+@pytest.mark.parametrize(
+    ("fields", "reason"),
+    [
+        ({"carrier": "NA"}, "null_natural_key"),
+        ({"flight": ""}, "null_natural_key"),
+        ({"origin": None}, "null_natural_key"),
+        ({"dep_delay": "late"}, "malformed_number"),
+        ({"distance": "1,400"}, "malformed_number"),
+        ({"day": "2"}, "date_outside_partition"),
+        ({"sched_dep_time": "NA"}, "missing_scheduled_time"),
+        ({"dep_time": "1261"}, "impossible_time"),
+        ({"arr_time": "2530"}, "impossible_time"),
+        ({CORRUPT_COLUMN: "2013,1,1,517"}, "wrong_field_count"),
+    ],
+)
+def test_a_row_failing_a_rule_is_quarantined_with_its_reason(spark, fields, reason):
+    second = {"_row_number": 3, "flight": "99", **fields}
+    good, bad = split(spark, [flight(_row_number=2), flight(**second)])
+    assert [r["flight_number"] for r in good.collect()] == [1545]
+    assert reason in reasons_of(bad)[3]
+
+
+def test_a_row_failing_several_rules_carries_every_reason(spark):
+    _, bad = split(spark, [flight(carrier="NA", dep_delay="x", dep_time="1299")])
+    assert reasons_of(bad)[2] == ["impossible_time", "malformed_number", "null_natural_key"]
+
+
+def test_the_first_copy_of_a_natural_key_survives_and_later_copies_are_duplicates(spark):
+    rows = [
+        flight(_row_number=5, dep_delay="2"),
+        flight(_row_number=2, dep_delay="2"),  # first by line: survives
+        flight(_row_number=9, dep_delay="3", dep_time="518"),  # near duplicate, same key
+    ]
+    good, bad = split(spark, rows)
+    assert [r["_row_number"] for r in good.collect()] == [2]
+    assert reasons_of(bad) == {5: ["duplicate"], 9: ["duplicate"]}
+
+
+def test_a_bad_first_copy_does_not_shadow_a_good_second_copy(spark):
+    good, bad = split(spark, [flight(_row_number=2, dep_time="1299"), flight(_row_number=3)])
+    assert [r["_row_number"] for r in good.collect()] == [3]
+    assert reasons_of(bad) == {2: ["impossible_time"]}
+
+
+def test_quarantine_keeps_the_row_as_received_with_its_lineage(spark):
+    _, bad = split(spark, [flight(dep_delay="late")])
+    row = bad.first()
+    assert bad.columns[: 1 + len(FLIGHTS_COLUMNS)] == ["flight_date", *FLIGHTS_COLUMNS]
+    assert row["dep_delay"] == "late" and row["carrier"] == "UA"
+    assert row["_source_file"].endswith("2013-01-01.csv.gz") and row["_row_number"] == 2
+
+
+def test_good_rows_pass_untouched(spark):
+    good, bad = split(spark, [flight(), flight(_row_number=3, flight="2", dep_time="NA")])
+    assert good.count() == 2 and bad.count() == 0
+
+
+def test_every_rule_is_documented():
+    described = rules.describe_rules(rules.FLIGHT_RULES)
+    assert {d["reason"] for d in described} >= {"null_natural_key", "impossible_time"}
+    assert all(d["description"] for d in described)

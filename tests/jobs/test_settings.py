@@ -1,0 +1,74 @@
+from pathlib import Path
+
+import pytest
+
+from jobs.session import MissingJarError, pinned_jars, resolved_jar_paths, spark_conf
+from jobs.settings import SettingsError, load_settings
+
+
+def test_local_settings_live_under_the_lakehouse_root(settings):
+    assert settings.env == "local"
+    assert settings.table_uri("silver", "flights") == f"{settings.root}/silver/flights"
+    assert settings.storage.landing == f"{settings.root}/landing"
+
+
+def test_an_override_from_the_environment_is_validated():
+    loaded = load_settings("local", environ={"LAKEHOUSE__SPARK__SHUFFLE_PARTITIONS": "3"})
+    assert loaded.spark.shuffle_partitions == 3
+    with pytest.raises(SettingsError, match=r"spark\.shuffle_partitions"):
+        load_settings("local", environ={"LAKEHOUSE__SPARK__SHUFFLE_PARTITIONS": "many"})
+
+
+def test_an_unknown_key_is_named():
+    with pytest.raises(SettingsError, match=r"spark\.shufle_partitions: Extra inputs"):
+        load_settings("local", environ={"LAKEHOUSE__SPARK__SHUFLE_PARTITIONS": "3"})
+
+
+def test_a_missing_key_is_named(tmp_path: Path, monkeypatch):
+    (tmp_path / "local.toml").write_text(
+        '[storage]\ntables = "t"\nlanding = "l"\nevent_log = "e"\n'
+        '[spark]\nmaster = "local[1]"\ndriver_memory = "1g"\nui_enabled = false\n'
+        '[pipeline]\nfirst_date = 2013-01-01\nlast_date = 2013-01-02\n'
+    )
+    monkeypatch.setenv("LAKEHOUSE_CONF_DIR", str(tmp_path))
+    with pytest.raises(SettingsError, match=r"spark\.shuffle_partitions: Field required"):
+        load_settings("local", environ={})
+
+
+def test_an_unknown_environment_is_refused():
+    with pytest.raises(SettingsError, match="LAKEHOUSE_ENV='staging'"):
+        load_settings("staging")
+
+
+@pytest.mark.parametrize("env", ["local", "dev", "prod"])
+def test_every_environment_file_is_valid(env):
+    assert load_settings(env, environ={}).env == env
+
+
+def test_the_pom_pins_delta_s3a_and_jdbc_jars():
+    names = {jar.artifact: jar.version for jar in pinned_jars()}
+    assert names["delta-spark_2.12"].startswith("3.3.")
+    assert names["delta-storage"] == names["delta-spark_2.12"]
+    assert names["hadoop-aws"] == "3.3.4"
+    assert "aws-java-sdk-bundle" in names and "postgresql" in names
+
+
+def test_a_missing_jar_names_the_jar_and_the_fix(tmp_path: Path):
+    with pytest.raises(MissingJarError, match=r"delta-spark_2\.12-3\.3\.\d+\.jar.*make jars"):
+        resolved_jar_paths(tmp_path)
+
+
+def test_session_conf_has_delta_utc_and_event_logs(settings):
+    conf = spark_conf(settings, "app")
+    assert conf["spark.sql.extensions"] == "io.delta.sql.DeltaSparkSessionExtension"
+    assert conf["spark.sql.session.timeZone"] == "UTC"
+    assert conf["spark.eventLog.enabled"] == "true"
+    assert conf["spark.eventLog.dir"] == f"{settings.root}/spark-events"
+    assert conf["spark.sql.shuffle.partitions"] == "2"
+    assert len(conf["spark.jars"].split(",")) == len(pinned_jars())
+
+
+def test_the_running_session_is_configured_by_the_builder(spark):
+    assert spark.conf.get("spark.sql.session.timeZone") == "UTC"
+    assert spark.conf.get("spark.sql.adaptive.enabled") == "true"
+    assert spark.sparkContext.getConf().get("spark.ui.enabled") == "false"
