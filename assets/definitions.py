@@ -15,7 +15,13 @@ from assets.bronze import bronze_flights, bronze_weather
 from assets.gold import flight_features, route_daily
 from assets.landing import landing_specs
 from assets.resources import build_resources
-from assets.silver import silver_airlines, silver_airports, silver_flights, silver_planes, silver_weather
+from assets.silver import (
+    silver_airlines,
+    silver_airports,
+    silver_flights,
+    silver_planes,
+    silver_weather,
+)
 
 lakehouse_assets = [
     bronze_flights,

@@ -2,7 +2,7 @@
 
 from collections.abc import Iterator
 
-from dagster import AssetIn, AssetKey, AssetOut, Output, asset, multi_asset
+from dagster import AssetIn, AssetKey, AssetOut, AssetsDefinition, Output, asset, multi_asset
 from pyspark.sql import DataFrame
 
 from assets.landing import LANDING_SNAPSHOTS
@@ -12,7 +12,7 @@ from jobs import pipeline
 from jobs.dimensions import DIMENSION_KEYS
 
 
-def _dimension_asset(name: str):  # type: ignore[no-untyped-def]
+def _dimension_asset(name: str) -> AssetsDefinition:
     @asset(
         name=name,
         key_prefix="silver",
@@ -50,7 +50,10 @@ def _out(layer: str, name: str, description: str, date_column: str) -> AssetOut:
 @multi_asset(
     outs={
         "silver_weather": _out(
-            "silver", "weather", "Hourly weather per origin, typed, one row per hour.", "weather_date"
+            "silver",
+            "weather",
+            "Hourly weather per origin, typed, one row per hour.",
+            "weather_date",
         ),
         "quarantine_weather": _out(
             "quarantine",

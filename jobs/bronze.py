@@ -23,7 +23,7 @@ WEATHER_COLUMNS = (
 )  # fmt: skip
 METADATA_COLUMNS = ("_source_file", "_row_number", "_ingested_at")
 CORRUPT_COLUMN = "_corrupt_record"
-REPLACEMENT_CHAR = "\ufffd"  # what Spark's text reader puts where bytes are not UTF-8
+REPLACEMENT_CHAR = "\ufffd"  # what Java's UTF-8 decoder puts where bytes are not UTF-8
 
 
 @dataclass(frozen=True)
@@ -44,9 +44,7 @@ class LandingFileError(ValueError):
 
     def __init__(self, problems: list[LandingProblem]) -> None:
         self.problems = problems
-        super().__init__(
-            "cannot ingest landing files:\n" + "\n".join(f"  {p}" for p in problems)
-        )
+        super().__init__("cannot ingest landing files:\n" + "\n".join(f"  {p}" for p in problems))
 
 
 def date_from_file_name(file_col: str = "_source_file") -> Column:
@@ -68,6 +66,15 @@ def number_lines(lines: DataFrame) -> DataFrame:
     )
 
 
+def is_valid_utf8(text: Column) -> Column:
+    """True where a line's bytes are valid UTF-8.
+
+    Spark keeps a text line's raw bytes; decoding them through Java marks each invalid
+    sequence with U+FFFD.
+    """
+    return ~F.decode(text.cast("binary"), "UTF-8").contains(REPLACEMENT_CHAR)
+
+
 def find_landing_problems(
     numbered: DataFrame, expected_files: list[str], columns: tuple[str, ...]
 ) -> list[LandingProblem]:
@@ -81,9 +88,9 @@ def find_landing_problems(
         numbered.groupBy("_source_file")
         .agg(
             F.max(F.when(F.col("_row_number") == 1, F.col("value"))).alias("header"),
-            F.min(
-                F.when(F.col("value").contains(REPLACEMENT_CHAR), F.col("_row_number"))
-            ).alias("first_bad_byte_line"),
+            F.min(F.when(~is_valid_utf8(F.col("value")), F.col("_row_number"))).alias(
+                "first_bad_byte_line"
+            ),
         )
         .collect()
     )
@@ -94,7 +101,9 @@ def find_landing_problems(
         seen.add(_base_name(name))
         if row["header"] != header:
             problems.append(
-                LandingProblem(name, 1, f"wrong header: expected {header!r}, found {row['header']!r}")
+                LandingProblem(
+                    name, 1, f"wrong header: expected {header!r}, found {row['header']!r}"
+                )
             )
         if row["first_bad_byte_line"] is not None:
             problems.append(
@@ -119,9 +128,11 @@ def split_csv_fields(numbered: DataFrame, columns: tuple[str, ...]) -> DataFrame
     schema = ", ".join(f"`{c}` STRING" for c in columns) + f", `{CORRUPT_COLUMN}` STRING"
     options = {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": CORRUPT_COLUMN}
     parsed = F.from_csv(F.col("value"), schema, options).alias("r")
-    return numbered.where(F.col("_row_number") > 1).select(
-        "_source_file", "_row_number", parsed
-    ).select("r.*", "_source_file", "_row_number")
+    return (
+        numbered.where(F.col("_row_number") > 1)
+        .select("_source_file", "_row_number", parsed)
+        .select("r.*", "_source_file", "_row_number")
+    )
 
 
 def to_bronze(

@@ -80,15 +80,19 @@ def merge_on_key(df: DataFrame, path: str, key: tuple[str, ...]) -> WriteResult:
 
 def last_commit(spark: SparkSession, path: str) -> WriteResult:
     """The newest commit of a table, with its operation metrics."""
-    row = DeltaTable.forPath(spark, path).history(1).select(
-        "version", "operation", "operationMetrics"
-    ).first()
+    row = (
+        DeltaTable.forPath(spark, path)
+        .history(1)
+        .select("version", "operation", "operationMetrics")
+        .first()
+    )
     assert row is not None
     metrics = dict(row["operationMetrics"] or {})
     written = metrics.get("numOutputRows") or metrics.get("numTargetRowsInserted", "0")
     if row["operation"] == "MERGE":
         written = str(
-            int(metrics.get("numTargetRowsInserted", 0)) + int(metrics.get("numTargetRowsUpdated", 0))
+            int(metrics.get("numTargetRowsInserted", 0))
+            + int(metrics.get("numTargetRowsUpdated", 0))
         )
     return WriteResult(path, int(row["version"]), row["operation"], int(written), metrics)
 
@@ -114,8 +118,13 @@ def table_summary(spark: SparkSession, path: str, date_column: str | None) -> di
     """Version, rows, dates present and last update of a table, for ``lakehouse status``."""
     table = DeltaTable.forPath(spark, path)
     last = table.history(1).select("version", "timestamp").first()
+    assert last is not None, f"{path} has no commit"
     df = table.toDF()
-    summary: dict[str, Any] = {"path": path, "version": last["version"], "updated": last["timestamp"]}
+    summary: dict[str, Any] = {
+        "path": path,
+        "version": last["version"],
+        "updated": last["timestamp"],
+    }
     if date_column:
         stats = df.agg(
             F.count(F.lit(1)).alias("rows"),
@@ -123,6 +132,7 @@ def table_summary(spark: SparkSession, path: str, date_column: str | None) -> di
             F.min(date_column).alias("first"),
             F.max(date_column).alias("last"),
         ).first()
+        assert stats is not None  # an aggregate always has one row
         summary.update(stats.asDict())
     else:
         summary.update(rows=df.count(), dates=None, first=None, last=None)

@@ -41,6 +41,6 @@ def type_airports(raw: DataFrame) -> DataFrame:
 
 def type_airlines(raw: DataFrame) -> DataFrame:
     """One row per carrier code with its name."""
-    return raw.select(F.trim("carrier").alias("carrier"), F.trim("name").alias("name")).dropDuplicates(
-        ["carrier"]
-    )
+    return raw.select(
+        F.trim("carrier").alias("carrier"), F.trim("name").alias("name")
+    ).dropDuplicates(["carrier"])

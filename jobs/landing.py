@@ -44,9 +44,11 @@ def source_dir() -> Path:
 def _source_lines(dataset: str) -> Iterator[str]:
     folder = source_dir()
     if dataset == "flights":
-        with zipfile.ZipFile(folder / "flights.csv.zip") as archive:
-            with archive.open("flights.csv") as raw:
-                yield from io.TextIOWrapper(raw, encoding="utf-8", newline="")
+        with (
+            zipfile.ZipFile(folder / "flights.csv.zip") as archive,
+            archive.open("flights.csv") as raw,
+        ):
+            yield from io.TextIOWrapper(raw, encoding="utf-8", newline="")
         return
     with open(folder / f"{dataset}.csv", encoding="utf-8", newline="") as handle:
         yield from handle

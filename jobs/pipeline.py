@@ -83,7 +83,9 @@ def check_weather(bronze_weather: DataFrame) -> DataFrame:
 
 def silver_flights(checked: DataFrame, weather: DataFrame, planes: DataFrame) -> DataFrame:
     """Good flights, typed and in UTC, with weather at the scheduled hour and plane attributes."""
-    return silver.enrich_flights(silver.to_silver_flights(rules.passed_rows(checked)), weather, planes)
+    return silver.enrich_flights(
+        silver.to_silver_flights(rules.passed_rows(checked)), weather, planes
+    )
 
 
 def silver_weather(checked: DataFrame) -> DataFrame:
@@ -93,7 +95,9 @@ def silver_weather(checked: DataFrame) -> DataFrame:
 
 def quarantine(checked: DataFrame, dataset: DailyDataset) -> DataFrame:
     """Rows of ``dataset`` that failed a rule, as received, with every reason."""
-    return rules.to_quarantine(checked, dataset.columns, dataset.date_column, silver.LINEAGE_COLUMNS)
+    return rules.to_quarantine(
+        checked, dataset.columns, dataset.date_column, silver.LINEAGE_COLUMNS
+    )
 
 
 def route_daily(silver_flights: DataFrame) -> DataFrame:

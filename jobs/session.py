@@ -43,7 +43,8 @@ def pinned_jars(pom: Path = POM) -> list[PinnedJar]:
     jars = []
     for dep in root.iterfind("m:dependencies/m:dependency", _MAVEN_NS):
         group, artifact, version = (
-            dep.findtext(f"m:{tag}", namespaces=_MAVEN_NS) for tag in ("groupId", "artifactId", "version")
+            dep.findtext(f"m:{tag}", namespaces=_MAVEN_NS)
+            for tag in ("groupId", "artifactId", "version")
         )
         if not (group and artifact and version):
             raise ValueError(f"{pom}: a dependency lacks groupId, artifactId or version")

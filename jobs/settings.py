@@ -147,4 +147,3 @@ def load_settings(env: str | None = None, environ: dict[str, str] | None = None)
         )
     except ValidationError as exc:
         raise SettingsError(_format_errors(exc, source)) from exc
-

@@ -13,7 +13,6 @@ from __future__ import annotations
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-
 # The airports snapshot lacks four destinations served from New York in 2013; their zones
 # are needed to place arrivals in UTC. (AST all year, no DST.)
 EXTRA_AIRPORT_TIMEZONES = {
@@ -145,18 +144,24 @@ def parse_flights(bronze: DataFrame, airports: DataFrame) -> DataFrame:
     )
     return (
         typed.withColumn(
-            "sched_dep_utc", local_to_utc(F.col("flight_date"), F.col("sched_dep_min"), F.col("origin_tz"))
+            "sched_dep_utc",
+            local_to_utc(F.col("flight_date"), F.col("sched_dep_min"), F.col("origin_tz")),
         )
         .withColumn(
             "dep_utc",
             local_to_utc(
-                F.col("flight_date"), F.col("dep_min") + dep_offset * MINUTES_PER_DAY, F.col("origin_tz")
+                F.col("flight_date"),
+                F.col("dep_min") + dep_offset * MINUTES_PER_DAY,
+                F.col("origin_tz"),
             ),
         )
         .withColumn(
-            "sched_arr_utc", next_at_or_after(F.col("sched_dep_utc"), F.col("sched_arr_min"), F.col("dest_tz"))
+            "sched_arr_utc",
+            next_at_or_after(F.col("sched_dep_utc"), F.col("sched_arr_min"), F.col("dest_tz")),
         )
-        .withColumn("arr_utc", next_at_or_after(F.col("dep_utc"), F.col("arr_min"), F.col("dest_tz")))
+        .withColumn(
+            "arr_utc", next_at_or_after(F.col("dep_utc"), F.col("arr_min"), F.col("dest_tz"))
+        )
         .withColumn("sched_hour_utc", F.date_trunc("hour", F.col("sched_dep_utc")))
         .withColumn("cancelled", is_missing(F.col("dep_time")))
     )
@@ -226,4 +231,3 @@ def enrich_flights(flights: DataFrame, weather: DataFrame, planes: DataFrame) ->
     )
     extra = [c for c in hourly.columns + plane.columns if c not in flights.columns]
     return joined.select(*SILVER_FLIGHT_COLUMNS, *extra, *LINEAGE_COLUMNS)
-

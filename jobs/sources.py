@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from typing import Any
 
 from py4j.protocol import Py4JJavaError
 from pyspark.sql import DataFrame, SparkSession
@@ -14,7 +15,6 @@ from pyspark.sql import functions as F
 
 from jobs.bronze import LandingFileError, LandingProblem, find_landing_problems, number_lines
 
-_READ_ERROR = re.compile(r"Encountered error while reading file (\S+?)\.? Details")
 _CAUSE = re.compile(r"Caused by: ([\w.$]+(?:Exception|Error)[^\n]*)")
 
 
@@ -24,7 +24,8 @@ def daily_files(landing_uri: str, start: dt.date, end: dt.date) -> list[str]:
     return [f"{landing_uri}/{start + dt.timedelta(days=n)}.csv.gz" for n in range(days)]
 
 
-def _filesystem(spark: SparkSession, uri: str):  # type: ignore[no-untyped-def]
+def _filesystem(spark: SparkSession, uri: str) -> tuple[Any, Any]:
+    """A Hadoop ``Path`` and its ``FileSystem`` (py4j objects) for ``uri``."""
     jvm = spark.sparkContext._jvm
     assert jvm is not None
     path = jvm.org.apache.hadoop.fs.Path(uri)
@@ -74,22 +75,28 @@ def read_landing_lines(
         problems = find_landing_problems(numbered, files, columns)
     except Py4JJavaError as exc:
         numbered.unpersist()
-        raise _landing_read_error(exc) from exc
+        raise LandingFileError(_unreadable_files(spark, files)) from exc
     if problems:
         numbered.unpersist()
         raise LandingFileError(problems)
     return numbered
 
 
-def _landing_read_error(exc: Py4JJavaError) -> Exception:
-    text = str(exc)
-    file_match = _READ_ERROR.search(text)
-    if not file_match:
-        return exc
-    causes = _CAUSE.findall(text)
-    cause = causes[-1] if causes else "unreadable"
-    message = f"cannot be read ({cause.strip()}); a truncated or corrupt gzip stream"
-    return LandingFileError([LandingProblem(file_match.group(1), None, message)])
+def _unreadable_files(spark: SparkSession, files: list[str]) -> list[LandingProblem]:
+    """Read the files one by one to name those that cannot be read.
+
+    Spark's error for a batch does not always say which file broke, and this path only
+    runs after a failure, so the extra small jobs cost nothing in a good run.
+    """
+    problems = []
+    for uri in files:
+        try:
+            spark.read.text(uri).count()
+        except Py4JJavaError as exc:
+            causes = _CAUSE.findall(str(exc)) or [str(exc).splitlines()[0]]
+            message = f"cannot be read, a truncated or corrupt gzip stream ({causes[-1].strip()})"
+            problems.append(LandingProblem(uri, None, message))
+    return problems or [LandingProblem(", ".join(files), None, "unreadable (see the Spark error)")]
 
 
 def read_snapshot_csv(spark: SparkSession, uri: str) -> DataFrame:

@@ -28,7 +28,7 @@ def test_a_missing_key_is_named(tmp_path: Path, monkeypatch):
     (tmp_path / "local.toml").write_text(
         '[storage]\ntables = "t"\nlanding = "l"\nevent_log = "e"\n'
         '[spark]\nmaster = "local[1]"\ndriver_memory = "1g"\nui_enabled = false\n'
-        '[pipeline]\nfirst_date = 2013-01-01\nlast_date = 2013-01-02\n'
+        "[pipeline]\nfirst_date = 2013-01-01\nlast_date = 2013-01-02\n"
     )
     monkeypatch.setenv("LAKEHOUSE_CONF_DIR", str(tmp_path))
     with pytest.raises(SettingsError, match=r"spark\.shuffle_partitions: Field required"):

@@ -21,7 +21,9 @@ def parse_one(spark, **fields):
 def test_hhmm_clock_times_become_minutes_after_midnight(spark):
     df = spark.createDataFrame([(517,), (0,), (2400,), (1260,), (2401,), (-5,), (None,)], "t INT")
     result = df.select(silver.hhmm_to_minutes(F.col("t")).alias("m"))
-    expected = spark.createDataFrame([(317,), (0,), (1440,), (None,), (None,), (None,), (None,)], "m INT")
+    expected = spark.createDataFrame(
+        [(317,), (0,), (1440,), (None,), (None,), (None,), (None,)], "m INT"
+    )
     assert_df_equality(result, expected)
 
 
@@ -94,7 +96,9 @@ def test_puerto_rico_arrivals_use_the_zone_missing_from_the_airports_snapshot(sp
 
 
 def test_a_cancelled_flight_keeps_its_schedule_and_has_no_actual_times(spark):
-    row = parse_one(spark, dep_time="NA", dep_delay="NA", arr_time="NA", arr_delay="NA", air_time="NA")
+    row = parse_one(
+        spark, dep_time="NA", dep_delay="NA", arr_time="NA", arr_delay="NA", air_time="NA"
+    )
     assert row["cancelled"] is True
     assert row["sched_dep_utc"] == utc("2013-01-01 10:15:00")
     assert row["dep_utc"] is None and row["arr_utc"] is None

