@@ -34,8 +34,12 @@ def delta_version(path: str) -> int:
     return DeltaTable(path).version()
 
 
-def counts_by_date(path: str, column: str) -> dict[dt.date, int]:
+def counts_by_date(
+    path: str, column: str, start: dt.date = dt.date.min, end: dt.date = dt.date.max
+) -> dict[dt.date, int]:
+    """Rows per day of a Delta table within ``[start, end]``, read by delta-rs."""
     df = delta_frame(path)
     if df.empty:
         return {}
-    return {pd.Timestamp(k).date(): int(v) for k, v in df.groupby(column).size().items()}
+    counts = {pd.Timestamp(k).date(): int(v) for k, v in df.groupby(column).size().items()}
+    return {day: n for day, n in counts.items() if start <= day <= end}
