@@ -13,7 +13,7 @@ import datetime as dt
 import os
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -55,6 +55,48 @@ class PipelineSettings(_Strict):
         return self
 
 
+class DuckDBWarehouse(_Strict):
+    backend: Literal["duckdb"]
+    path: str = Field(description="DuckDB database file.")
+    schema_name: str = Field(default="gold", alias="schema")
+
+
+class PostgresWarehouse(_Strict):
+    backend: Literal["postgres"]
+    host: str
+    port: int = Field(ge=1, le=65535)
+    database: str
+    user: str
+    password_env: str = Field(description="Environment variable holding the password.")
+    schema_name: str = Field(default="gold", alias="schema")
+
+
+class RedshiftWarehouse(_Strict):
+    backend: Literal["redshift"]
+    region: str
+    database: str
+    cluster_id: str | None = None
+    workgroup: str | None = Field(default=None, description="Redshift Serverless workgroup.")
+    db_user: str | None = None
+    secret_arn: str | None = None
+    iam_role: str = Field(description="Role Redshift assumes to read the staging prefix.")
+    staging_uri: str = Field(description="s3:// prefix where load ranges are staged as Parquet.")
+    schema_name: str = Field(default="gold", alias="schema")
+
+    @model_validator(mode="after")
+    def _one_target(self) -> RedshiftWarehouse:
+        if (self.cluster_id is None) == (self.workgroup is None):
+            raise ValueError("set exactly one of cluster_id and workgroup")
+        if self.cluster_id and not (self.db_user or self.secret_arn):
+            raise ValueError("a provisioned cluster needs db_user or secret_arn")
+        return self
+
+
+WarehouseSettings = Annotated[
+    DuckDBWarehouse | PostgresWarehouse | RedshiftWarehouse, Field(discriminator="backend")
+]
+
+
 class Settings(_Strict):
     """Validated settings of one environment."""
 
@@ -64,6 +106,7 @@ class Settings(_Strict):
     storage: StorageSettings
     spark: SparkSettings
     pipeline: PipelineSettings
+    warehouse: WarehouseSettings
 
     def table_uri(self, layer: str, table: str) -> str:
         """Location of the Delta table ``<layer>/<table>``."""
