@@ -9,15 +9,21 @@ VENV := .venv
 BIN := $(VENV)/bin
 export LAKEHOUSE_ENV ?= local
 
-.PHONY: setup tools jars demo test lint typecheck pytest ui status clean-data
+.PHONY: setup tools jars demo test lint typecheck pytest ui status postgres postgres-stop clean-data
 
 setup: tools $(VENV)/.synced jars
 
-# Java (Spark's JVM) and Maven (jar resolution) from Debian when missing; uv from PyPI.
+# From Debian when missing: a JDK (Spark's JVM), Maven (jar resolution) and the PostgreSQL
+# server (the dev warehouse, and the warehouse tests' real server). uv from PyPI.
 tools:
-	@command -v java >/dev/null && command -v mvn >/dev/null || { \
-	  echo "installing a JDK and Maven from Debian"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq default-jdk-headless maven >/dev/null; }
+	@missing=""; \
+	command -v java >/dev/null || missing="$$missing default-jdk-headless"; \
+	command -v mvn >/dev/null || missing="$$missing maven"; \
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing from Debian:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
 	@test -x "$(UV)" || python3 -m pip install --quiet --user "uv==$(UV_VERSION)"
 
 $(VENV)/.synced: pyproject.toml uv.lock
@@ -39,8 +45,8 @@ demo: setup
 	@echo "Open the Dagster UI on these runs:  $(BIN)/lakehouse ui   (then http://127.0.0.1:3000)"
 
 lint: setup
-	$(BIN)/ruff check jobs assets expectations tests
-	$(BIN)/ruff format --check jobs assets expectations tests
+	$(BIN)/ruff check jobs assets expectations warehouse tests benchmarks
+	$(BIN)/ruff format --check jobs assets expectations warehouse tests benchmarks
 
 typecheck: setup
 	$(BIN)/mypy
@@ -55,6 +61,14 @@ ui: setup
 
 status: setup
 	$(BIN)/lakehouse status
+
+# The dev profile's warehouse: a throwaway PostgreSQL on 127.0.0.1:55432, data under .lakehouse/.
+# Needs LAKEHOUSE_WAREHOUSE_PASSWORD in the environment (the dev profile reads it too).
+postgres: setup
+	$(BIN)/python -m warehouse.pgserver start --dir .lakehouse/postgres --port 55432
+
+postgres-stop:
+	$(BIN)/python -m warehouse.pgserver stop --dir .lakehouse/postgres
 
 clean-data:
 	rm -rf .lakehouse

@@ -100,10 +100,14 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         latest[mat.asset_key.to_user_string()] = mat.metadata  # one event per partition
     for key, meta in sorted(latest.items()):
         rows, version = meta.get("dagster/row_count"), meta.get("delta_version")
-        print(
-            f"  {key:22} rows written={getattr(rows, 'value', 0):>9,} "
-            f"delta_version={getattr(version, 'value', '?')}"
+        where = (
+            f"delta_version={version.value}" if version else f"into {meta['target_table'].value}"
         )
+        print(f"  {key:26} rows written={getattr(rows, 'value', 0):>9,} {where}")
+    for check in result.get_asset_check_evaluations():
+        verdict = "passed" if check.passed else "FAILED"
+        values = {k: getattr(v, "value", v) for k, v in check.metadata.items()}
+        print(f"  check {check.asset_key.to_user_string()}:{check.check_name} {verdict} {values}")
     elapsed = time.monotonic() - began
     for message in failure_messages(result):
         print(f"error: {message}", file=sys.stderr)
@@ -133,6 +137,45 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
             f"{s['updated']:%Y-%m-%d %H:%M:%S}"
         )
     print(f"tables under {settings.storage.tables}")
+    return 0
+
+
+def cmd_warehouse_load(args: argparse.Namespace, settings: Settings) -> int:
+    start, end = _range(args, settings)
+    if not args.dry_run:
+        args.select = "group:warehouse"
+        return cmd_run(args, settings)
+    from assets.warehouse import plan_table
+    from jobs.session import build_spark_session
+    from warehouse.tables import WAREHOUSE_TABLES
+
+    spark = build_spark_session(settings, f"flights-lakehouse[{settings.env}] warehouse dry-run")
+    print(
+        f"-- dry run: {settings.warehouse.backend} warehouse, {start}..{end}; nothing is executed"
+    )
+    for spec in WAREHOUSE_TABLES.values():
+        bounds = (start, end) if spec.partitioned else (None, None)
+        print(plan_table(spark, settings, spec, *bounds), end="\n\n")
+    return 0
+
+
+def cmd_warehouse_query(args: argparse.Namespace, settings: Settings) -> int:
+    from warehouse.connect import sql_warehouse
+
+    if settings.warehouse.backend == "redshift":
+        raise SystemExit(
+            "`warehouse query` reads DuckDB or PostgreSQL; use the Redshift query editor"
+        )
+    try:
+        names, rows = sql_warehouse(settings).query(args.sql)
+    except Exception as exc:  # the database's own message says what is wrong
+        print(f"lakehouse: query failed: {str(exc).strip().splitlines()[0]}", file=sys.stderr)
+        return 1
+    widths = [max([len(n), *(len(str(r[i])) for r in rows)]) for i, n in enumerate(names)]
+    print("  ".join(n.ljust(w) for n, w in zip(names, widths, strict=True)))
+    for row in rows:
+        print("  ".join(str(v).ljust(w) for v, w in zip(row, widths, strict=True)))
+    print(f"({len(rows)} row{'s' if len(rows) != 1 else ''})")
     return 0
 
 
@@ -185,6 +228,25 @@ def build_parser() -> argparse.ArgumentParser:
         "status", help="per table: Delta version, rows, dates present, last update"
     )
     status.set_defaults(func=cmd_status)
+
+    warehouse = sub.add_parser("warehouse", help="load gold tables into the warehouse, or query it")
+    wsub = warehouse.add_subparsers(dest="warehouse_command", required=True, metavar="COMMAND")
+    load = wsub.add_parser(
+        "load", help="replace a date range of the warehouse tables (one Dagster run)"
+    )
+    with_range(load)
+    load.add_argument(
+        "--dry-run", action="store_true", help="print every statement (and S3 key) and run nothing"
+    )
+    load.add_argument(
+        "--log-level", default="INFO", help="Dagster console log level (default INFO)"
+    )
+    load.set_defaults(func=cmd_warehouse_load)
+    query = wsub.add_parser("query", help="run one read-only SQL query and print the rows")
+    query.add_argument(
+        "sql", help='e.g. "SELECT origin, sum(flights) FROM gold.route_daily GROUP BY 1"'
+    )
+    query.set_defaults(func=cmd_warehouse_query)
 
     ui = sub.add_parser("ui", help="start the Dagster UI (dagster dev) on this lakehouse")
     ui.add_argument("--port", type=int, default=3000)

@@ -22,6 +22,7 @@ from assets.silver import (
     silver_planes,
     silver_weather,
 )
+from assets.warehouse import warehouse_assets
 
 lakehouse_assets = [
     bronze_flights,
@@ -33,6 +34,7 @@ lakehouse_assets = [
     silver_flights,
     route_daily,
     flight_features,
+    *warehouse_assets,
 ]
 
 defs = Definitions(

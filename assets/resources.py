@@ -48,6 +48,19 @@ class SparkResource(ConfigurableResource):
         return build_spark_session(settings, f"flights-lakehouse[{settings.env}] {app_name}")
 
 
+class WarehouseResource(ConfigurableResource):
+    """The environment's warehouse: DuckDB (local), PostgreSQL (dev) or Redshift (prod).
+
+    Connections are opened per load from the settings; passwords are read from the
+    environment variable the settings name, at connection time only.
+    """
+
+    lakehouse: LakehouseConfig
+
+    def backend(self) -> str:
+        return self.lakehouse.settings().warehouse.backend
+
+
 def table_location(settings: Settings, key_path: list[str]) -> str:
     """Delta location of an asset keyed ``[layer, table]``."""
     if len(key_path) != 2:
@@ -138,4 +151,9 @@ def build_resources(env: str) -> dict[str, Any]:
     """Every resource of environment ``env``; the only place resources are assembled."""
     lakehouse = LakehouseConfig(env=env)
     spark = SparkResource(lakehouse=lakehouse)
-    return {"lakehouse": lakehouse, "spark": spark, "io_manager": DeltaIOManager(spark=spark)}
+    return {
+        "lakehouse": lakehouse,
+        "spark": spark,
+        "warehouse": WarehouseResource(lakehouse=lakehouse),
+        "io_manager": DeltaIOManager(spark=spark),
+    }

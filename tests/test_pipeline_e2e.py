@@ -84,3 +84,13 @@ def test_status_lists_every_table(first_run, capsys):
     assert main(["status"]) == 0
     out = capsys.readouterr().out
     assert "silver/flights" in out and "gold/route_daily" in out and "(not materialized)" not in out
+
+
+def test_the_warehouse_matches_gold_after_the_reruns(first_run, capsys):
+    query = (
+        "SELECT count(*) AS n FROM gold.flight_features "
+        f"WHERE flight_date BETWEEN DATE '{START}' AND DATE '{END}'"
+    )
+    assert main(["warehouse", "query", query]) == 0
+    out = capsys.readouterr().out
+    assert f"\n{len(first_run['gold/flight_features'])}" in out

@@ -9,7 +9,7 @@ from warehouse.sqlwarehouse import DuckDBWarehouse, PostgresWarehouse, SqlWareho
 
 
 def sql_warehouse(settings: Settings) -> SqlWarehouse:
-    """The DuckDB or PostgreSQL warehouse of ``settings``; Redshift goes through warehouse.redshift."""
+    """The DuckDB or PostgreSQL warehouse of ``settings`` (Redshift: warehouse.redshift)."""
     config = settings.warehouse
     if isinstance(config, DuckDBSettings):
         return DuckDBWarehouse(config.path, config.schema_name)

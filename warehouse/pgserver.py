@@ -4,7 +4,7 @@ Used by the test fixtures, the warehouse benchmark and ``make postgres`` (the de
 profile's server). It creates its own cluster in a folder of its own, never touches the
 system cluster, and stops with ``stop``.
 
-    python -m warehouse.pgserver start --dir DIR --port 55432   # password from $LAKEHOUSE_WAREHOUSE_PASSWORD
+    LAKEHOUSE_WAREHOUSE_PASSWORD=... python -m warehouse.pgserver start --dir DIR --port 55432
     python -m warehouse.pgserver stop --dir DIR
 """
 
@@ -84,8 +84,9 @@ def start(
         try:
             subprocess.run(
                 _as_postgres(
-                    [str(tools / "initdb"), "-D", str(server.data), "-U", user, "--pwfile", str(pwfile),
-                     "--auth=scram-sha-256", "-E", "UTF8", "--locale=C.UTF-8"]
+                    [str(tools / "initdb"), "-D", str(server.data), "-U", user,
+                     "--pwfile", str(pwfile), "--auth=scram-sha-256", "-E", "UTF8",
+                     "--locale=C.UTF-8"]
                 ),
                 check=True, capture_output=True, text=True,
             )  # fmt: skip
@@ -150,7 +151,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     server = start(args.dir, args.port, password)
     print(
-        f"PostgreSQL on 127.0.0.1:{server.port}, database {server.database}, user {server.user}; log {server.log}"
+        f"PostgreSQL on 127.0.0.1:{server.port}, database {server.database}, "
+        f"user {server.user}; log {server.log}"
     )
     return 0
 

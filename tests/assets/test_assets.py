@@ -47,6 +47,8 @@ def test_every_asset_is_materialized_for_every_day_of_the_range(run):
         "bronze/flights", "bronze/weather", "silver/flights", "silver/weather",
         "quarantine/flights", "quarantine/weather", "silver/planes", "silver/airports",
         "silver/airlines", "gold/route_daily", "gold/flight_features",
+        "warehouse/route_daily", "warehouse/flight_features", "warehouse/planes",
+        "warehouse/airports", "warehouse/airlines",
     }  # fmt: skip
     partitions = {
         e.partition for e in run.get_asset_materialization_events()
@@ -99,3 +101,35 @@ def test_a_corrupt_landing_file_fails_the_run_naming_it_and_writes_nothing(run, 
     assert any(str(bad) in m and "truncated" in m for m in failure_messages(result))
     assert delta_version(settings.table_uri("bronze", "flights")) == version
     assert max(counts_by_date(settings.table_uri("bronze", "flights"), "flight_date")) == END
+
+
+def test_the_warehouse_holds_the_gold_rows_of_the_range(run, settings):
+    import duckdb
+
+    gold = counts_by_date(settings.table_uri("gold", "route_daily"), "flight_date", START, END)
+    with duckdb.connect(settings.warehouse.path, read_only=True) as db:
+        rows = db.execute(
+            "SELECT flight_date, count(*) FROM gold.route_daily GROUP BY 1 ORDER BY 1"
+        ).fetchall()
+    assert dict(rows) == gold
+    meta = metadata(run, "warehouse/route_daily")
+    assert meta["rows_inserted"] == sum(gold.values())
+    assert meta["target_table"] == "gold.route_daily" and meta["backend"] == "duckdb"
+    checks = {c.asset_key.to_user_string(): c for c in run.get_asset_check_evaluations()}
+    assert checks["warehouse/route_daily"].passed
+    assert checks["warehouse/route_daily"].metadata["warehouse_rows"].value == sum(gold.values())
+    assert all(check.passed for check in checks.values())
+
+
+def test_the_redshift_dry_run_plans_from_the_real_gold_schema(run, settings, spark):
+    from assets.warehouse import plan_table
+    from jobs.settings import load_settings
+    from warehouse.tables import WAREHOUSE_TABLES
+
+    prod = settings.model_copy(update={"warehouse": load_settings("prod", environ={}).warehouse})
+    text = plan_table(spark, prod, WAREHOUSE_TABLES["flight_features"], START, END)
+    assert '"sched_dep_utc" TIMESTAMP' in text and '"cancelled" BOOLEAN' in text
+    assert (
+        'COPY "stage_flight_features_<load id>" FROM \'s3://flights-lakehouse-prod/staging/' in text
+    )
+    assert "BETWEEN DATE '2013-01-01' AND DATE '2013-01-03'" in text

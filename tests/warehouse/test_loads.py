@@ -1,0 +1,140 @@
+"""Range loads into DuckDB and a real PostgreSQL server: idempotent, atomic, concurrent."""
+
+import datetime as dt
+import threading
+
+import pyarrow as pa
+import pytest
+
+from warehouse import sql
+from warehouse.schema import SchemaDriftError
+from warehouse.sqlwarehouse import PostgresWarehouse, WarehouseConnectionError
+from warehouse.tables import WAREHOUSE_TABLES
+
+ROUTES = WAREHOUSE_TABLES["route_daily"]
+AIRLINES = WAREHOUSE_TABLES["airlines"]
+D1, D2, D3 = dt.date(2013, 1, 1), dt.date(2013, 1, 2), dt.date(2013, 1, 3)
+
+
+def routes(rows: list[tuple[dt.date, str, int]], **extra: list[object]) -> pa.Table:
+    dates, origins, flights = zip(*rows, strict=True) if rows else ((), (), ())
+    columns = {
+        "flight_date": pa.array(dates, pa.date32()),
+        "origin": pa.array(origins, pa.string()),
+        "flights": pa.array(flights, pa.int32()),
+        "updated": pa.array(
+            [dt.datetime(2013, 1, 1, 10)] * len(rows), pa.timestamp("us", tz="UTC")
+        ),
+    }
+    for name, values in extra.items():
+        columns[name] = pa.array(values)
+    return pa.table(columns)
+
+
+def contents(warehouse, table="route_daily"):
+    _, rows = warehouse.query(f'SELECT * FROM "{warehouse.schema}"."{table}" ORDER BY 1, 2')
+    return rows
+
+
+def test_loading_a_range_twice_leaves_the_same_rows(sql_warehouse):
+    data = routes([(D1, "EWR", 3), (D2, "JFK", 4)])
+    first = sql_warehouse.load(ROUTES, data, D1, D2)
+    again = sql_warehouse.load(ROUTES, data, D1, D2)
+    assert (first.rows_deleted, first.rows_inserted) == (0, 2)
+    assert (again.rows_deleted, again.rows_inserted) == (2, 2)
+    assert contents(sql_warehouse) == [
+        (D1, "EWR", 3, dt.datetime(2013, 1, 1, 10)),
+        (D2, "JFK", 4, dt.datetime(2013, 1, 1, 10)),
+    ]
+
+
+def test_a_load_replaces_exactly_its_range(sql_warehouse):
+    sql_warehouse.load(ROUTES, routes([(D1, "EWR", 1), (D2, "EWR", 2), (D3, "EWR", 3)]), D1, D3)
+    result = sql_warehouse.load(ROUTES, routes([(D2, "LGA", 20), (D2, "JFK", 21)]), D2, D2)
+    assert (result.rows_deleted, result.rows_inserted) == (1, 2)
+    assert [(r[0], r[1], r[2]) for r in contents(sql_warehouse)] == [
+        (D1, "EWR", 1), (D2, "JFK", 21), (D2, "LGA", 20), (D3, "EWR", 3),
+    ]  # fmt: skip
+    assert sql_warehouse.count(ROUTES, D2, D2) == 2 and sql_warehouse.count(ROUTES, D1, D3) == 4
+
+
+def test_a_dimension_is_replaced_whole(sql_warehouse):
+    sql_warehouse.load(
+        AIRLINES, pa.table({"carrier": ["AA", "UA"], "name": ["American", "United"]})
+    )
+    sql_warehouse.load(AIRLINES, pa.table({"carrier": ["UA"], "name": ["United Airlines"]}))
+    assert contents(sql_warehouse, "airlines") == [("UA", "United Airlines")]
+
+
+def test_a_failure_between_delete_and_insert_keeps_the_old_rows(sql_warehouse, monkeypatch):
+    sql_warehouse.load(ROUTES, routes([(D1, "EWR", 1)]), D1, D1)
+    with monkeypatch.context() as patch, pytest.raises(Exception, match=r"(?i)no_such_table"):
+        patch.setattr(sql, "insert_from_stage", lambda *a: "INSERT INTO no_such_table VALUES (1)")
+        sql_warehouse.load(ROUTES, routes([(D1, "JFK", 99)]), D1, D1)
+    assert [(r[0], r[1], r[2]) for r in contents(sql_warehouse)] == [(D1, "EWR", 1)]
+
+
+def test_an_added_column_is_migrated_and_old_rows_get_nulls(sql_warehouse):
+    sql_warehouse.load(ROUTES, routes([(D1, "EWR", 1)]), D1, D1)
+    result = sql_warehouse.load(ROUTES, routes([(D2, "EWR", 2)], p90=[12.5]), D2, D2)
+    assert result.columns_added == ("p90",)
+    assert [(r[0], r[4]) for r in contents(sql_warehouse)] == [(D1, None), (D2, 12.5)]
+
+
+def test_an_incompatible_change_fails_naming_the_column_and_writes_nothing(sql_warehouse):
+    sql_warehouse.load(ROUTES, routes([(D1, "EWR", 1)]), D1, D1)
+    changed = routes([(D1, "EWR", 1)]).set_column(2, "flights", pa.array(["one"]))
+    with pytest.raises(SchemaDriftError, match=r"route_daily\.flights is"):
+        sql_warehouse.load(ROUTES, changed, D1, D1)
+    assert [(r[1], r[2]) for r in contents(sql_warehouse)] == [("EWR", 1)]
+
+
+def test_queries_are_read_only(sql_warehouse):
+    sql_warehouse.load(ROUTES, routes([(D1, "EWR", 1)]), D1, D1)
+    with pytest.raises(Exception, match=r"(?i)read-only|read only"):
+        sql_warehouse.query(f'DELETE FROM "{sql_warehouse.schema}"."route_daily"')
+    assert sql_warehouse.count(ROUTES, D1, D1) == 1
+
+
+@pytest.mark.postgres
+def test_concurrent_loads_of_different_and_overlapping_ranges_lose_nothing(sql_warehouse):
+    if sql_warehouse.backend != "postgres":
+        pytest.skip("DuckDB allows one writing process per database file")
+    sql_warehouse.load(ROUTES, routes([]), D1, D1)  # create the table first
+    days = [D1 + dt.timedelta(days=n) for n in range(8)]
+    errors: list[BaseException] = []
+
+    def load(chunk: list[dt.date]) -> None:
+        try:
+            rows = [(d, origin, i) for d in chunk for i, origin in enumerate(["EWR", "JFK", "LGA"])]
+            sql_warehouse.load(ROUTES, routes(rows), chunk[0], chunk[-1])
+        except BaseException as exc:  # surfaced below
+            errors.append(exc)
+
+    chunks = [days[:4], days[4:], days[2:6], days[:4]]  # disjoint and overlapping ranges
+    threads = [threading.Thread(target=load, args=(c,)) for c in chunks]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
+    assert sql_warehouse.count(ROUTES, days[0], days[-1]) == 8 * 3
+    assert len(set(contents(sql_warehouse))) == 8 * 3
+
+
+@pytest.mark.postgres
+def test_an_unreachable_server_is_named_with_host_and_database(postgres_server, monkeypatch):
+    server, password = postgres_server
+    monkeypatch.setenv("PW", password)
+    wrong = PostgresWarehouse("127.0.0.1", 1, server.database, server.user, "PW", "gold")
+    with pytest.raises(WarehouseConnectionError, match=r"127\.0\.0\.1:1, database 'lakehouse'"):
+        wrong.load(ROUTES, routes([(D1, "EWR", 1)]), D1, D1)
+
+
+@pytest.mark.postgres
+def test_bad_credentials_are_named_and_load_nothing(postgres_server, monkeypatch):
+    server, _ = postgres_server
+    monkeypatch.setenv("PW", "wrong")
+    wrong = PostgresWarehouse("127.0.0.1", server.port, server.database, server.user, "PW", "gold")
+    with pytest.raises(WarehouseConnectionError, match="password authentication failed"):
+        wrong.load(ROUTES, routes([(D1, "EWR", 1)]), D1, D1)
