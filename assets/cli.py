@@ -149,13 +149,18 @@ def cmd_warehouse_load(args: argparse.Namespace, settings: Settings) -> int:
     from jobs.session import build_spark_session
     from warehouse.tables import WAREHOUSE_TABLES
 
-    spark = build_spark_session(settings, f"flights-lakehouse[{settings.env}] warehouse dry-run")
+    # Table schemas come from this environment's lakehouse, or from --schema-env (e.g. plan
+    # a prod load from a laptop's local tables, without AWS access).
+    source = load_settings(args.schema_env) if args.schema_env else settings
+    spark = build_spark_session(source, f"flights-lakehouse[{source.env}] warehouse dry-run")
+    planned = source.model_copy(update={"warehouse": settings.warehouse})
     print(
-        f"-- dry run: {settings.warehouse.backend} warehouse, {start}..{end}; nothing is executed"
+        f"-- dry run: {settings.env} {settings.warehouse.backend} warehouse, {start}..{end}, "
+        f"schemas from the {source.env} lakehouse; nothing is executed"
     )
     for spec in WAREHOUSE_TABLES.values():
         bounds = (start, end) if spec.partitioned else (None, None)
-        print(plan_table(spark, settings, spec, *bounds), end="\n\n")
+        print(plan_table(spark, planned, spec, *bounds), end="\n\n")
     return 0
 
 
@@ -237,6 +242,11 @@ def build_parser() -> argparse.ArgumentParser:
     with_range(load)
     load.add_argument(
         "--dry-run", action="store_true", help="print every statement (and S3 key) and run nothing"
+    )
+    load.add_argument(
+        "--schema-env",
+        help="with --dry-run: read table schemas from this environment's lakehouse "
+        "(e.g. local, to plan a prod load without AWS access)",
     )
     load.add_argument(
         "--log-level", default="INFO", help="Dagster console log level (default INFO)"

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import secrets
+import socket
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,6 +24,7 @@ os.environ.pop("DAGSTER_HOME", None)
 
 from jobs.session import build_spark_session  # noqa: E402
 from jobs.settings import Settings, load_settings  # noqa: E402
+from warehouse import pgserver  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -39,3 +42,19 @@ def spark(settings: Settings) -> Iterator[SparkSession]:
 @pytest.fixture(scope="session")
 def lakehouse_root(settings: Settings) -> Path:
     return settings.root
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[tuple[pgserver.PgServer, str]]:
+    """A real PostgreSQL server on 127.0.0.1 (a throwaway cluster), once per test process."""
+    password = secrets.token_urlsafe(16)
+    directory = Path(tempfile.mkdtemp(prefix="lakehouse-pg-"))
+    server = pgserver.start(directory, _free_port(), password)
+    yield server, password
+    pgserver.stop(directory)

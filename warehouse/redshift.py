@@ -20,7 +20,7 @@ from typing import Any
 
 from jobs.settings import RedshiftWarehouse as RedshiftSettings
 from warehouse import sql
-from warehouse.schema import ColumnDef
+from warehouse.schema import ColumnDef, plan_migration
 from warehouse.sqlwarehouse import LoadResult, WarehouseConnectionError
 from warehouse.tables import WarehouseTable
 
@@ -34,6 +34,7 @@ class RedshiftLoadPlan:
 
     table: str
     staging_uri: str  # s3://bucket/prefix/<table>/<load_id>/ (Spark writes it as s3a://)
+    columns: list[ColumnDef]
     ddl: list[str]
     statements: list[str]
     request: dict[str, Any] = field(repr=False)
@@ -50,6 +51,10 @@ class RedshiftLoadPlan:
         ]
         lines.append("-- 2. schema (ExecuteStatement, before the load):")
         lines += [f"{s};" for s in self.ddl]
+        lines.append(
+            "-- then ALTER TABLE ... ADD COLUMN for each column the table lacks "
+            "(an incompatible change stops here)"
+        )
         lines.append("-- 3. one transaction (BatchExecuteStatement):")
         lines += [f"{s};" for s in self.statements]
         lines.append(f"-- 4. delete every object under {self.staging_uri}")
@@ -92,7 +97,7 @@ def plan_load(
         "Sqls": statements,
         "StatementName": f"flights-lakehouse load {spec.name} {load_id}",
     }
-    return RedshiftLoadPlan(f"{schema}.{spec.name}", staging, ddl, statements, request)
+    return RedshiftLoadPlan(f"{schema}.{spec.name}", staging, columns, ddl, statements, request)
 
 
 class RedshiftClient:
@@ -119,13 +124,32 @@ class RedshiftClient:
             )
         return described
 
+    def _run(self, statement: str, target: dict[str, Any]) -> dict[str, Any]:
+        return self._wait(self.data_api.execute_statement(Sql=statement, **target)["Id"])
+
+    def _missing_columns(self, plan: RedshiftLoadPlan, target: dict[str, Any]) -> list[ColumnDef]:
+        """Columns to add (fails naming an incompatible one), from information_schema."""
+        schema, table = plan.table.split(".")
+        described = self._run(sql.existing_columns(schema, table), target)
+        existing: dict[str, str] = {}
+        if described.get("HasResultSet"):
+            result = self.data_api.get_statement_result(Id=described["Id"])
+            for record in result["Records"]:
+                existing[record[0]["stringValue"]] = record[1]["stringValue"]
+        return plan_migration(plan.table, existing, plan.columns)
+
     def execute(self, plan: RedshiftLoadPlan) -> LoadResult:
         """Run the DDL, then the load transaction; remove the staging objects either way."""
         began = time.monotonic()
         target = {k: v for k, v in plan.request.items() if k not in {"Sqls", "StatementName"}}
         try:
             for statement in plan.ddl:
-                self._wait(self.data_api.execute_statement(Sql=statement, **target)["Id"])
+                self._run(statement, target)
+            for column in self._missing_columns(plan, target):
+                self._run(
+                    sql.add_column(self.settings.schema_name, plan.table.split(".")[1], column),
+                    target,
+                )
             described = self._wait(self.data_api.batch_execute_statement(**plan.request)["Id"])
         finally:
             self.remove_staging(plan.staging_uri)

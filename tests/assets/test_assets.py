@@ -133,3 +133,28 @@ def test_the_redshift_dry_run_plans_from_the_real_gold_schema(run, settings, spa
         'COPY "stage_flight_features_<load id>" FROM \'s3://flights-lakehouse-prod/staging/' in text
     )
     assert "BETWEEN DATE '2013-01-01' AND DATE '2013-01-03'" in text
+
+
+@pytest.mark.postgres
+def test_gold_loads_into_a_real_postgres_with_equal_counts(
+    run, settings, spark, postgres_server, monkeypatch
+):
+    from assets.warehouse import load_table
+    from jobs.settings import PostgresWarehouse
+    from warehouse.tables import WAREHOUSE_TABLES
+
+    server, password = postgres_server
+    monkeypatch.setenv("GOLD_TEST_PG_PASSWORD", password)
+    target = PostgresWarehouse(
+        backend="postgres", host="127.0.0.1", port=server.port, database=server.database,
+        user=server.user, password_env="GOLD_TEST_PG_PASSWORD", schema="gold_it",
+    )  # fmt: skip
+    dev = settings.model_copy(update={"warehouse": target})
+    for name in ("route_daily", "flight_features"):
+        spec = WAREHOUSE_TABLES[name]
+        first = load_table(spark, dev, spec, START, END)
+        again = load_table(spark, dev, spec, START, END)
+        gold = counts_by_date(settings.table_uri(*spec.source), "flight_date", START, END)
+        assert first.warehouse_rows == first.lakehouse_rows == sum(gold.values()), name
+        assert (again.result.rows_deleted, again.result.rows_inserted) == (sum(gold.values()),) * 2
+        assert again.warehouse_rows == sum(gold.values())

@@ -12,7 +12,7 @@ from botocore.stub import Stubber
 
 from jobs.settings import load_settings
 from warehouse.redshift import RedshiftClient, plan_load
-from warehouse.schema import column_defs
+from warehouse.schema import SchemaDriftError, column_defs
 from warehouse.sqlwarehouse import WarehouseConnectionError
 from warehouse.tables import WAREHOUSE_TABLES
 
@@ -94,13 +94,35 @@ def clients(monkeypatch):
         s3_stub.assert_no_pending_responses()
 
 
-def expect_ddl(api_stub, plan):
-    target = {"Database": "analytics", "WorkgroupName": "flights-lakehouse"}
+TARGET_REQUEST = {"Database": "analytics", "WorkgroupName": "flights-lakehouse"}
+COLUMNS_QUERY = (
+    "SELECT column_name, data_type FROM information_schema.columns "
+    "WHERE table_schema = 'gold' AND table_name = 'route_daily' ORDER BY ordinal_position"
+)
+CURRENT = (
+    ("flight_date", "date"),
+    ("origin", "character varying"),
+    ("dest", "character varying"),
+    ("flights", "integer"),
+)
+
+
+def expect_statement(api_stub, statement_id, sql, described=None):
+    api_stub.add_response("execute_statement", {"Id": statement_id}, {"Sql": sql, **TARGET_REQUEST})
+    response = {"Id": statement_id, "Status": "FINISHED", **(described or {})}
+    api_stub.add_response("describe_statement", response, {"Id": statement_id})
+
+
+def expect_ddl(api_stub, plan, existing=CURRENT):
     for n, statement in enumerate(plan.ddl):
-        api_stub.add_response("execute_statement", {"Id": f"ddl-{n}"}, {"Sql": statement, **target})
-        api_stub.add_response(
-            "describe_statement", {"Id": f"ddl-{n}", "Status": "FINISHED"}, {"Id": f"ddl-{n}"}
-        )
+        expect_statement(api_stub, f"ddl-{n}", statement)
+    expect_statement(api_stub, "columns", COLUMNS_QUERY, {"HasResultSet": True})
+    records = [[{"stringValue": name}, {"stringValue": kind}] for name, kind in existing]
+    api_stub.add_response(
+        "get_statement_result",
+        {"Records": records, "TotalNumRows": len(records)},
+        {"Id": "columns"},
+    )
 
 
 def expect_staging_removed(s3_stub):
@@ -158,4 +180,26 @@ def test_a_failed_transaction_names_the_target_and_still_cleans_up(settings, pla
         WarehouseConnectionError,
         match=r"flights-lakehouse, database 'analytics'.*permission denied",
     ):
+        RedshiftClient(settings, data_api=data_api, s3=s3).execute(plan)
+
+
+def test_a_column_new_in_the_lakehouse_is_added_before_the_load(settings, plan, clients):
+    data_api, api_stub, s3, s3_stub = clients
+    expect_ddl(api_stub, plan, existing=CURRENT[:3])
+    expect_statement(
+        api_stub, "add-0", 'ALTER TABLE "gold"."route_daily" ADD COLUMN "flights" INTEGER'
+    )
+    api_stub.add_response("batch_execute_statement", {"Id": "batch-3"}, plan.request)
+    api_stub.add_response(
+        "describe_statement", {"Id": "batch-3", "Status": "FINISHED"}, {"Id": "batch-3"}
+    )
+    expect_staging_removed(s3_stub)
+    RedshiftClient(settings, data_api=data_api, s3=s3).execute(plan)
+
+
+def test_an_incompatible_redshift_column_stops_before_the_load(settings, plan, clients):
+    data_api, api_stub, s3, s3_stub = clients
+    expect_ddl(api_stub, plan, existing=(*CURRENT[:3], ("flights", "character varying")))
+    expect_staging_removed(s3_stub)
+    with pytest.raises(SchemaDriftError, match=r"gold\.route_daily\.flights is character varying"):
         RedshiftClient(settings, data_api=data_api, s3=s3).execute(plan)
