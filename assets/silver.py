@@ -2,12 +2,25 @@
 
 from collections.abc import Iterator
 
-from dagster import AssetIn, AssetKey, AssetOut, AssetsDefinition, Output, asset, multi_asset
+from dagster import (
+    AssetCheckResult,
+    AssetCheckSpec,
+    AssetExecutionContext,
+    AssetIn,
+    AssetKey,
+    AssetOut,
+    AssetsDefinition,
+    Output,
+    asset,
+    multi_asset,
+)
 from pyspark.sql import DataFrame
 
+from assets.gates import ACCOUNTING_CHECK, accounting_result, stop_if_blocked
 from assets.landing import LANDING_SNAPSHOTS
 from assets.partitions import DAILY_2013, SINGLE_RUN
-from assets.resources import MERGE_KEY, PARTITION_COLUMN, SparkResource
+from assets.resources import MERGE_KEY, PARTITION_COLUMN, LakehouseConfig, SparkResource
+from expectations.accounting import daily_accounts
 from jobs import pipeline
 from jobs.dimensions import DIMENSION_KEYS
 
@@ -66,11 +79,17 @@ def _out(layer: str, name: str, description: str, date_column: str) -> AssetOut:
     partitions_def=DAILY_2013,
     backfill_policy=SINGLE_RUN,
 )
-def silver_weather(bronze_weather: DataFrame) -> Iterator[Output[DataFrame]]:
+def silver_weather(
+    context: AssetExecutionContext, bronze_weather: DataFrame
+) -> Iterator[Output[DataFrame]]:
     checked = pipeline.check_weather(bronze_weather).persist()
     yield Output(pipeline.silver_weather(checked), output_name="silver_weather")
-    yield Output(pipeline.quarantine(checked, pipeline.WEATHER), output_name="quarantine_weather")
+    quarantined = pipeline.quarantine(checked, pipeline.WEATHER, context.run_id)
+    yield Output(quarantined, output_name="quarantine_weather")
     checked.unpersist()
+
+
+SILVER_FLIGHTS = AssetKey(["silver", "flights"])
 
 
 @multi_asset(
@@ -86,7 +105,8 @@ def silver_weather(bronze_weather: DataFrame) -> Iterator[Output[DataFrame]]:
         "quarantine_flights": _out(
             "quarantine",
             "flights",
-            "Flight rows that failed a rule, as received, with file, line and every reason.",
+            "Flight rows that failed a rule, as received, with file, line, every reason and "
+            "the run that quarantined them.",
             "flight_date",
         ),
     },
@@ -95,14 +115,39 @@ def silver_weather(bronze_weather: DataFrame) -> Iterator[Output[DataFrame]]:
         "weather": AssetIn(AssetKey(["silver", "weather"])),
         "planes": AssetIn(AssetKey(["silver", "planes"])),
         "airports": AssetIn(AssetKey(["silver", "airports"])),
+        "airlines": AssetIn(AssetKey(["silver", "airlines"])),
     },
+    check_specs=[
+        AssetCheckSpec(
+            ACCOUNTING_CHECK,
+            asset=SILVER_FLIGHTS,
+            blocking=True,
+            description="For every day of the range, bronze rows = silver rows + quarantined "
+            "rows; audited before the range is written.",
+        )
+    ],
     partitions_def=DAILY_2013,
     backfill_policy=SINGLE_RUN,
 )
 def silver_flights(
-    bronze_flights: DataFrame, weather: DataFrame, planes: DataFrame, airports: DataFrame
-) -> Iterator[Output[DataFrame]]:
-    checked = pipeline.check_flights(bronze_flights, airports).persist()
-    yield Output(pipeline.silver_flights(checked, weather, planes), output_name="silver_flights")
-    yield Output(pipeline.quarantine(checked, pipeline.FLIGHTS), output_name="quarantine_flights")
+    context: AssetExecutionContext,
+    lakehouse: LakehouseConfig,
+    bronze_flights: DataFrame,
+    weather: DataFrame,
+    planes: DataFrame,
+    airports: DataFrame,
+    airlines: DataFrame,
+) -> Iterator[Output[DataFrame] | AssetCheckResult]:
+    max_delay = lakehouse.settings().quality.max_delay_minutes
+    checked = pipeline.check_flights(bronze_flights, airports, airlines, max_delay).persist()
+    good = pipeline.silver_flights(checked, weather, planes).persist()
+    bad = pipeline.quarantine(checked, pipeline.FLIGHTS, context.run_id)
+    audit = [
+        accounting_result(SILVER_FLIGHTS, daily_accounts(bronze_flights, good, bad, "flight_date"))
+    ]
+    yield from audit
+    stop_if_blocked(audit, {ACCOUNTING_CHECK})
+    yield Output(good, output_name="silver_flights")  # published only after the audit
+    yield Output(bad, output_name="quarantine_flights")
+    good.unpersist()
     checked.unpersist()

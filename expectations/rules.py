@@ -50,7 +50,63 @@ def _all(conditions: Sequence[Column]) -> Column:
     return result
 
 
-FLIGHT_RULES: tuple[RowRule, ...] = (
+DEFAULT_MAX_DELAY_MINUTES = 1440
+
+
+def _minutes_between(start: str, end: str) -> Column:
+    return (F.unix_timestamp(end) - F.unix_timestamp(start)) / 60
+
+
+def flight_rules(max_delay_minutes: int = DEFAULT_MAX_DELAY_MINUTES) -> tuple[RowRule, ...]:
+    """The row rules of flights; ``max_delay_minutes`` bounds a believable delay."""
+    return (
+        *_BASE_FLIGHT_RULES,
+        RowRule(
+            "is_known_carrier",
+            "unknown_carrier",
+            "The carrier code is in the airlines dimension.",
+            lambda: is_missing(F.col("carrier")) | F.col("carrier_name").isNotNull(),
+        ),
+        RowRule(
+            "is_known_airport",
+            "unknown_airport",
+            "Origin and destination are airports with a known time zone.",
+            lambda: (
+                (is_missing(F.col("origin")) | F.col("origin_tz").isNotNull())
+                & F.col("dest_tz").isNotNull()
+            ),
+        ),
+        RowRule(
+            "has_positive_distance",
+            "non_positive_distance",
+            "A given distance is more than zero miles.",
+            lambda: F.col("distance_mi").isNull() | (F.col("distance_mi") > 0),
+        ),
+        RowRule(
+            "has_plausible_delays",
+            "delay_out_of_bounds",
+            f"Departure and arrival delays are within {max_delay_minutes} minutes either way.",
+            lambda: (
+                (F.col("dep_delay_min").isNull() | (F.abs("dep_delay_min") <= max_delay_minutes))
+                & (F.col("arr_delay_min").isNull() | (F.abs("arr_delay_min") <= max_delay_minutes))
+            ),
+        ),
+        RowRule(
+            "arrives_after_departure",
+            "arrival_before_departure",
+            "Gate-to-gate time (UTC arrival minus UTC departure, overnight included) is at "
+            "least the air time.",
+            lambda: (
+                F.col("arr_utc").isNull()
+                | F.col("dep_utc").isNull()
+                | F.col("air_time_min").isNull()
+                | (_minutes_between("dep_utc", "arr_utc") >= F.col("air_time_min"))
+            ),
+        ),
+    )
+
+
+_BASE_FLIGHT_RULES: tuple[RowRule, ...] = (
     RowRule(
         "has_expected_field_count",
         "wrong_field_count",
@@ -100,6 +156,8 @@ FLIGHT_RULES: tuple[RowRule, ...] = (
         ),
     ),
 )
+
+FLIGHT_RULES = flight_rules()
 
 WEATHER_RULES: tuple[RowRule, ...] = (
     RowRule(
@@ -163,15 +221,21 @@ def failed_rows(checked: DataFrame) -> DataFrame:
 
 
 def to_quarantine(
-    checked: DataFrame, raw_columns: Sequence[str], date_column: str, lineage: Sequence[str]
+    checked: DataFrame,
+    raw_columns: Sequence[str],
+    date_column: str,
+    lineage: Sequence[str],
+    run_id: str,
 ) -> DataFrame:
-    """Quarantined rows as received, with their lineage and every reason they failed."""
+    """Quarantined rows as received, with their lineage, every reason and the run that
+    quarantined them."""
     return failed_rows(checked).select(
         date_column,
         *raw_columns,
         CORRUPT_COLUMN,
         *lineage,
         F.col(REASONS_COLUMN).alias("reasons"),
+        F.lit(run_id).alias("_run_id"),
     )
 
 

@@ -69,10 +69,16 @@ def dimension_snapshot(spark: SparkSession, settings: Settings, name: str) -> Da
     return DIMENSION_TYPERS[name](sources.read_snapshot_csv(spark, uri))
 
 
-def check_flights(bronze_flights: DataFrame, airports: DataFrame) -> DataFrame:
+def check_flights(
+    bronze_flights: DataFrame,
+    airports: DataFrame,
+    airlines: DataFrame,
+    max_delay_minutes: int = rules.DEFAULT_MAX_DELAY_MINUTES,
+) -> DataFrame:
     """Parsed flights with ``_reasons`` marking every row that must go to quarantine."""
-    parsed = silver.parse_flights(bronze_flights, airports)
-    return rules.mark_failures(parsed, rules.FLIGHT_RULES, silver.FLIGHT_KEY, ROW_ORDER)
+    parsed = silver.parse_flights(bronze_flights, airports, airlines)
+    checks = rules.flight_rules(max_delay_minutes)
+    return rules.mark_failures(parsed, checks, silver.FLIGHT_KEY, ROW_ORDER)
 
 
 def check_weather(bronze_weather: DataFrame) -> DataFrame:
@@ -93,10 +99,10 @@ def silver_weather(checked: DataFrame) -> DataFrame:
     return silver.to_silver_weather(rules.passed_rows(checked))
 
 
-def quarantine(checked: DataFrame, dataset: DailyDataset) -> DataFrame:
-    """Rows of ``dataset`` that failed a rule, as received, with every reason."""
+def quarantine(checked: DataFrame, dataset: DailyDataset, run_id: str) -> DataFrame:
+    """Rows of ``dataset`` that failed a rule, as received, with every reason and the run."""
     return rules.to_quarantine(
-        checked, dataset.columns, dataset.date_column, silver.LINEAGE_COLUMNS
+        checked, dataset.columns, dataset.date_column, silver.LINEAGE_COLUMNS, run_id
     )
 
 

@@ -55,6 +55,12 @@ class PipelineSettings(_Strict):
         return self
 
 
+class QualitySettings(_Strict):
+    max_delay_minutes: int = Field(
+        default=1440, ge=60, description="A departure or arrival delay beyond this is quarantined."
+    )
+
+
 class DuckDBWarehouse(_Strict):
     backend: Literal["duckdb"]
     path: str = Field(description="DuckDB database file.")
@@ -107,6 +113,7 @@ class Settings(_Strict):
     spark: SparkSettings
     pipeline: PipelineSettings
     warehouse: WarehouseSettings
+    quality: QualitySettings = Field(default_factory=QualitySettings)
 
     def table_uri(self, layer: str, table: str) -> str:
         """Location of the Delta table ``<layer>/<table>``."""

@@ -115,7 +115,7 @@ def airport_timezones(airports: DataFrame) -> DataFrame:
     return airports.select("faa", "tzone").where(F.col("tzone").isNotNull()).unionByName(extra)
 
 
-def parse_flights(bronze: DataFrame, airports: DataFrame) -> DataFrame:
+def parse_flights(bronze: DataFrame, airports: DataFrame, airlines: DataFrame) -> DataFrame:
     """Type the raw flight fields and place every time in UTC.
 
     Keeps the raw string columns beside the typed ones, so the quality rules can tell a
@@ -124,6 +124,9 @@ def parse_flights(bronze: DataFrame, airports: DataFrame) -> DataFrame:
     zones = F.broadcast(airport_timezones(airports))
     origin_tz = zones.select(F.col("faa").alias("origin"), F.col("tzone").alias("origin_tz"))
     dest_tz = zones.select(F.col("faa").alias("dest"), F.col("tzone").alias("dest_tz"))
+    carriers = F.broadcast(
+        airlines.select(F.col("carrier").alias("carrier_code"), F.col("name").alias("carrier_name"))
+    )
     typed = (
         bronze.withColumn("carrier_code", F.trim("carrier"))
         .withColumn("flight_number", to_int(F.col("flight")))
@@ -138,6 +141,7 @@ def parse_flights(bronze: DataFrame, airports: DataFrame) -> DataFrame:
         .withColumn("distance_mi", to_int(F.col("distance")))
         .join(origin_tz, "origin", "left")
         .join(dest_tz, "dest", "left")
+        .join(carriers, "carrier_code", "left")
     )
     dep_offset = nearest_day_offset(
         F.col("dep_min"), F.col("sched_dep_min") + F.coalesce(F.col("dep_delay_min"), F.lit(0))

@@ -5,13 +5,13 @@ import pytest
 from expectations import rules
 from jobs import pipeline
 from jobs.bronze import CORRUPT_COLUMN, FLIGHTS_COLUMNS
-from tests.jobs.builders import airports, bronze_flights, flight
+from tests.jobs.builders import airlines, airports, bronze_flights, flight
 
 
 def split(spark, rows):
-    checked = pipeline.check_flights(bronze_flights(spark, rows), airports(spark))
+    checked = pipeline.check_flights(bronze_flights(spark, rows), airports(spark), airlines(spark))
     good = rules.passed_rows(checked)
-    bad = pipeline.quarantine(checked, pipeline.FLIGHTS)
+    bad = pipeline.quarantine(checked, pipeline.FLIGHTS, "run-1")
     return good, bad
 
 
@@ -32,6 +32,15 @@ def reasons_of(bad):
         ({"dep_time": "1261"}, "impossible_time"),
         ({"arr_time": "2530"}, "impossible_time"),
         ({CORRUPT_COLUMN: "2013,1,1,517"}, "wrong_field_count"),
+        ({"carrier": "ZZ"}, "unknown_carrier"),
+        ({"dest": "XXX"}, "unknown_airport"),
+        ({"origin": "XXX"}, "unknown_airport"),
+        ({"distance": "0"}, "non_positive_distance"),
+        ({"distance": "-5"}, "non_positive_distance"),
+        ({"dep_delay": "1500", "dep_time": "1935"}, "delay_out_of_bounds"),
+        ({"arr_delay": "-1441"}, "delay_out_of_bounds"),
+        # EWR 05:17 -> ORD 05:30 CST is 73 minutes gate to gate: less than 227 in the air
+        ({"arr_time": "530", "arr_delay": "-169"}, "arrival_before_departure"),
     ],
 )
 def test_a_row_failing_a_rule_is_quarantined_with_its_reason(spark, fields, reason):
@@ -69,11 +78,22 @@ def test_quarantine_keeps_the_row_as_received_with_its_lineage(spark):
     assert bad.columns[: 1 + len(FLIGHTS_COLUMNS)] == ["flight_date", *FLIGHTS_COLUMNS]
     assert row["dep_delay"] == "late" and row["carrier"] == "UA"
     assert row["_source_file"].endswith("2013-01-01.csv.gz") and row["_row_number"] == 2
+    assert row["_run_id"] == "run-1"
 
 
 def test_good_rows_pass_untouched(spark):
     good, bad = split(spark, [flight(), flight(_row_number=3, flight="2", dep_time="NA")])
     assert good.count() == 2 and bad.count() == 0
+
+
+def test_the_delay_bound_comes_from_settings(spark):
+    row = flight(dep_delay="90", dep_time="645", arr_time="1000", arr_delay="101")
+    checked = pipeline.check_flights(
+        bronze_flights(spark, [row]), airports(spark), airlines(spark), max_delay_minutes=60
+    )
+    assert reasons_of(pipeline.quarantine(checked, pipeline.FLIGHTS, "r")) == {
+        2: ["delay_out_of_bounds"]
+    }
 
 
 def test_every_rule_is_documented():

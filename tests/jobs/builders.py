@@ -19,8 +19,15 @@ AIRPORT_ZONES = [
 ]
 
 
+AIRLINES = [("UA", "United Air Lines Inc."), ("AA", "American Airlines Inc."), ("B6", "JetBlue")]
+
+
 def airports(spark: SparkSession) -> DataFrame:
     return spark.createDataFrame(AIRPORT_ZONES, "faa STRING, tzone STRING")
+
+
+def airlines(spark: SparkSession) -> DataFrame:
+    return spark.createDataFrame(AIRLINES, "carrier STRING, name STRING")
 
 
 def flight(on: str = "2013-01-01", **fields: Any) -> dict[str, Any]:

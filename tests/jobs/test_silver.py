@@ -7,7 +7,7 @@ from chispa import assert_df_equality
 from pyspark.sql import functions as F
 
 from jobs import silver
-from tests.jobs.builders import airports, bronze_flights, flight
+from tests.jobs.builders import airlines, airports, bronze_flights, flight
 
 
 def utc(text: str) -> dt.datetime:
@@ -15,7 +15,8 @@ def utc(text: str) -> dt.datetime:
 
 
 def parse_one(spark, **fields):
-    return silver.parse_flights(bronze_flights(spark, [flight(**fields)]), airports(spark)).first()
+    bronze = bronze_flights(spark, [flight(**fields)])
+    return silver.parse_flights(bronze, airports(spark), airlines(spark)).first()
 
 
 def test_hhmm_clock_times_become_minutes_after_midnight(spark):
