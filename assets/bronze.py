@@ -3,20 +3,33 @@
 import datetime as dt
 from collections.abc import Iterator
 
-from dagster import AssetExecutionContext, AssetsDefinition, Output, asset
+from dagster import (
+    AssetCheckResult,
+    AssetExecutionContext,
+    AssetKey,
+    AssetsDefinition,
+    Output,
+    asset,
+)
 from pyspark.sql import DataFrame
 
+from assets.gates import audit_suite, blocking_checks, stop_if_blocked, suite_check_specs
 from assets.landing import LANDING_FLIGHTS, LANDING_WEATHER
 from assets.partitions import DAILY_2013, SINGLE_RUN, partition_dates
 from assets.resources import PARTITION_COLUMN, SparkResource
 from jobs import pipeline
 
 
-def _bronze_asset(dataset: pipeline.DailyDataset, landing_key: object) -> AssetsDefinition:
+def _bronze_asset(
+    dataset: pipeline.DailyDataset, landing_key: AssetKey, suite: str | None
+) -> AssetsDefinition:
+    key = AssetKey(["bronze", dataset.name])
+    checks = suite_check_specs(key, suite) if suite else []
+
     @asset(
-        name=dataset.name,
-        key_prefix="bronze",
-        deps=[landing_key],  # type: ignore[list-item]
+        key=key,
+        deps=[landing_key],
+        check_specs=checks,
         partitions_def=DAILY_2013,
         backfill_policy=SINGLE_RUN,
         group_name="bronze",
@@ -29,22 +42,23 @@ def _bronze_asset(dataset: pipeline.DailyDataset, landing_key: object) -> Assets
     )
     def _bronze(
         context: AssetExecutionContext, spark: SparkResource
-    ) -> Iterator[Output[DataFrame]]:
+    ) -> Iterator[Output[DataFrame] | AssetCheckResult]:
         start, end = partition_dates(context)
+        settings = spark.lakehouse.settings()
         session = spark.session(f"bronze/{dataset.name} {start}..{end}")
-        ingest = pipeline.ingest_daily(
-            session,
-            spark.lakehouse.settings(),
-            dataset,
-            start,
-            end,
-            dt.datetime.now(dt.UTC),
-        )
-        yield Output(ingest.rows)  # written by the IO manager before the generator resumes
+        now = dt.datetime.now(dt.UTC)
+        ingest = pipeline.ingest_daily(session, settings, dataset, start, end, now)
+        rows = ingest.rows.persist()
+        if suite:
+            audit = audit_suite(key, suite, rows, settings, context.run_id, start, end)
+            yield from audit
+            stop_if_blocked(audit, blocking_checks(key, suite))
+        yield Output(rows)  # written by the IO manager before the generator resumes
+        rows.unpersist()
         ingest.release()
 
     return _bronze
 
 
-bronze_flights = _bronze_asset(pipeline.FLIGHTS, LANDING_FLIGHTS.key)
-bronze_weather = _bronze_asset(pipeline.WEATHER, LANDING_WEATHER.key)
+bronze_flights = _bronze_asset(pipeline.FLIGHTS, LANDING_FLIGHTS.key, "bronze_flights")
+bronze_weather = _bronze_asset(pipeline.WEATHER, LANDING_WEATHER.key, None)

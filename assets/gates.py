@@ -8,11 +8,24 @@ and the run fails so downstream assets do not run.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
+from pathlib import Path
 
-from dagster import AssetCheckResult, AssetCheckSeverity, AssetKey, Failure, MetadataValue
+from dagster import (
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetCheckSpec,
+    AssetKey,
+    Failure,
+    MetadataValue,
+)
+from pyspark.sql import DataFrame
 
+from expectations import gate
 from expectations.accounting import DayAccount, unbalanced
+from expectations.report import publish
+from jobs.settings import Settings
 
 ACCOUNTING_CHECK = "accounts_for_every_bronze_row"
 
@@ -57,3 +70,68 @@ def stop_if_blocked(results: Sequence[AssetCheckResult], blocking: set[str]) -> 
 def _name(result: AssetCheckResult) -> str:
     asset = result.asset_key.to_user_string() if result.asset_key else ""
     return f"{asset}:{result.check_name}"
+
+
+def suite_check_specs(asset: AssetKey, suite: str) -> list[AssetCheckSpec]:
+    """A blocking check for the suite's critical expectations and a warning check for the rest."""
+    return [
+        AssetCheckSpec(
+            f"passes_{suite}_suite",
+            asset=asset,
+            blocking=True,
+            description=f"Blocking expectations of the {suite} suite, audited before publishing.",
+        ),
+        AssetCheckSpec(
+            f"passes_{suite}_warnings",
+            asset=asset,
+            blocking=False,
+            description=f"Warning expectations of the {suite} suite (never stop the run).",
+        ),
+    ]
+
+
+def blocking_checks(asset: AssetKey, suite: str) -> set[str]:
+    return {spec.name for spec in suite_check_specs(asset, suite) if spec.blocking}
+
+
+def audit_suite(
+    asset: AssetKey,
+    suite: str,
+    df: DataFrame,
+    settings: Settings,
+    run_id: str,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+) -> list[AssetCheckResult]:
+    """Validate ``df`` (cached by the caller) and turn the report into check results.
+
+    The report is saved as JSON and as a page of the HTML quality report, linked from the
+    checks' metadata.
+    """
+    report = gate.validate(df, suite, run_id, start, end)
+    results_dir = Path(settings.storage.quality) / "results"
+    gate.save(report, results_dir)
+    page = publish(report, Path(settings.storage.quality) / "docs", results_dir)
+    checks = []
+    for spec in suite_check_specs(asset, suite):
+        mine = [o for o in report.outcomes if o.blocking == spec.blocking]
+        failed = [o for o in mine if not o.success]
+        checks.append(
+            AssetCheckResult(
+                asset_key=asset,
+                check_name=spec.name,
+                passed=not failed,
+                severity=AssetCheckSeverity.ERROR if spec.blocking else AssetCheckSeverity.WARN,
+                description="; ".join(o.describe() for o in failed) or None,
+                metadata={
+                    "expectations": len(mine),
+                    "failed": len(failed),
+                    "results": MetadataValue.md(
+                        "\n".join(f"- {o.describe()}" for o in mine) or "none"
+                    ),
+                    "report": MetadataValue.url(page.resolve().as_uri()),
+                    **({"range": f"{start}..{end}"} if start else {}),
+                },
+            )
+        )
+    return checks

@@ -1,18 +1,25 @@
 """Gold assets: route-day statistics and per-flight model features."""
 
-from dagster import AssetIn, AssetKey, asset
+from collections.abc import Iterator
+
+from dagster import AssetCheckResult, AssetExecutionContext, AssetIn, AssetKey, Output, asset
 from pyspark.sql import DataFrame
 
-from assets.partitions import DAILY_2013, SINGLE_RUN
-from assets.resources import PARTITION_COLUMN
+from assets.gates import audit_suite, blocking_checks, stop_if_blocked, suite_check_specs
+from assets.partitions import DAILY_2013, SINGLE_RUN, partition_dates
+from assets.resources import PARTITION_COLUMN, LakehouseConfig
 from jobs import pipeline
 
 SILVER_FLIGHTS = {"flights": AssetIn(AssetKey(["silver", "flights"]))}
 
 
+ROUTE_DAILY = AssetKey(["gold", "route_daily"])
+
+
 @asset(
-    key=AssetKey(["gold", "route_daily"]),
+    key=ROUTE_DAILY,
     ins=SILVER_FLIGHTS,
+    check_specs=suite_check_specs(ROUTE_DAILY, "route_daily"),
     partitions_def=DAILY_2013,
     backfill_policy=SINGLE_RUN,
     group_name="gold",
@@ -23,8 +30,18 @@ SILVER_FLIGHTS = {"flights": AssetIn(AssetKey(["silver", "flights"]))}
         "departure delay and on-time arrival share."
     ),
 )
-def route_daily(flights: DataFrame) -> DataFrame:
-    return pipeline.route_daily(flights)
+def route_daily(
+    context: AssetExecutionContext, lakehouse: LakehouseConfig, flights: DataFrame
+) -> Iterator[Output[DataFrame] | AssetCheckResult]:
+    start, end = partition_dates(context)
+    table = pipeline.route_daily(flights).persist()
+    audit = audit_suite(
+        ROUTE_DAILY, "route_daily", table, lakehouse.settings(), context.run_id, start, end
+    )
+    yield from audit
+    stop_if_blocked(audit, blocking_checks(ROUTE_DAILY, "route_daily"))
+    yield Output(table)
+    table.unpersist()
 
 
 @asset(

@@ -16,9 +16,16 @@ from dagster import (
 )
 from pyspark.sql import DataFrame
 
-from assets.gates import ACCOUNTING_CHECK, accounting_result, stop_if_blocked
+from assets.gates import (
+    ACCOUNTING_CHECK,
+    accounting_result,
+    audit_suite,
+    blocking_checks,
+    stop_if_blocked,
+    suite_check_specs,
+)
 from assets.landing import LANDING_SNAPSHOTS
-from assets.partitions import DAILY_2013, SINGLE_RUN
+from assets.partitions import DAILY_2013, SINGLE_RUN, partition_dates
 from assets.resources import MERGE_KEY, PARTITION_COLUMN, LakehouseConfig, SparkResource
 from expectations.accounting import daily_accounts
 from jobs import pipeline
@@ -26,9 +33,11 @@ from jobs.dimensions import DIMENSION_KEYS
 
 
 def _dimension_asset(name: str) -> AssetsDefinition:
+    key = AssetKey(["silver", name])
+
     @asset(
-        name=name,
-        key_prefix="silver",
+        key=key,
+        check_specs=suite_check_specs(key, name),
         deps=[LANDING_SNAPSHOTS[name].key],
         group_name="silver",
         kinds={"spark", "delta"},
@@ -38,9 +47,17 @@ def _dimension_asset(name: str) -> AssetsDefinition:
             "kept current by Delta MERGE from the newest landing snapshot."
         ),
     )
-    def _dimension(spark: SparkResource) -> DataFrame:
-        session = spark.session(f"silver/{name}")
-        return pipeline.dimension_snapshot(session, spark.lakehouse.settings(), name)
+    def _dimension(
+        context: AssetExecutionContext, spark: SparkResource
+    ) -> Iterator[Output[DataFrame] | AssetCheckResult]:
+        settings = spark.lakehouse.settings()
+        snapshot = pipeline.dimension_snapshot(spark.session(f"silver/{name}"), settings, name)
+        snapshot = snapshot.persist()
+        audit = audit_suite(key, name, snapshot, settings, context.run_id)
+        yield from audit
+        stop_if_blocked(audit, blocking_checks(key, name))
+        yield Output(snapshot)
+        snapshot.unpersist()
 
     return _dimension
 
@@ -118,13 +135,14 @@ SILVER_FLIGHTS = AssetKey(["silver", "flights"])
         "airlines": AssetIn(AssetKey(["silver", "airlines"])),
     },
     check_specs=[
+        *suite_check_specs(SILVER_FLIGHTS, "silver_flights"),
         AssetCheckSpec(
             ACCOUNTING_CHECK,
             asset=SILVER_FLIGHTS,
             blocking=True,
             description="For every day of the range, bronze rows = silver rows + quarantined "
             "rows; audited before the range is written.",
-        )
+        ),
     ],
     partitions_def=DAILY_2013,
     backfill_policy=SINGLE_RUN,
@@ -138,15 +156,19 @@ def silver_flights(
     airports: DataFrame,
     airlines: DataFrame,
 ) -> Iterator[Output[DataFrame] | AssetCheckResult]:
-    max_delay = lakehouse.settings().quality.max_delay_minutes
+    settings = lakehouse.settings()
+    start, end = partition_dates(context)
+    max_delay = settings.quality.max_delay_minutes
     checked = pipeline.check_flights(bronze_flights, airports, airlines, max_delay).persist()
     good = pipeline.silver_flights(checked, weather, planes).persist()
     bad = pipeline.quarantine(checked, pipeline.FLIGHTS, context.run_id)
+    accounts = daily_accounts(bronze_flights, good, bad, "flight_date")
     audit = [
-        accounting_result(SILVER_FLIGHTS, daily_accounts(bronze_flights, good, bad, "flight_date"))
+        accounting_result(SILVER_FLIGHTS, accounts),
+        *audit_suite(SILVER_FLIGHTS, "silver_flights", good, settings, context.run_id, start, end),
     ]
     yield from audit
-    stop_if_blocked(audit, {ACCOUNTING_CHECK})
+    stop_if_blocked(audit, {ACCOUNTING_CHECK, *blocking_checks(SILVER_FLIGHTS, "silver_flights")})
     yield Output(good, output_name="silver_flights")  # published only after the audit
     yield Output(bad, output_name="quarantine_flights")
     good.unpersist()

@@ -95,8 +95,8 @@ def inject_file_fault(landing: Path, day: dt.date, kind: str) -> Fault:
         path.write_bytes(whole[: len(whole) // 2])
         return Fault(kind, path, None, FILE_FAULTS[kind])
     if kind == "non_utf8_byte":
-        line = lines[3].encode()
-        broken = line[:10] + b"\xff" + line[10:]  # a Latin-1 byte inside line 4
+        encoded = lines[3].encode()
+        broken = encoded[:10] + b"\xff" + encoded[10:]  # a Latin-1 byte inside line 4
         head, tail = "\n".join(lines[:3]) + "\n", "\n" + "\n".join(lines[4:]) + "\n"
         _write(path, [], head.encode() + broken + tail.encode())
         return Fault(kind, path, 4, FILE_FAULTS[kind])

@@ -34,6 +34,7 @@ class StorageSettings(_Strict):
     tables: str = Field(description="Root URI of the Delta tables: <tables>/<layer>/<table>.")
     landing: str = Field(description="Root URI of the raw daily drops.")
     event_log: str = Field(description="Directory of the Spark event logs.")
+    quality: str = Field(description="Local folder of gate results (JSON) and their HTML report.")
 
 
 class SparkSettings(_Strict):
