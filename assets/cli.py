@@ -198,6 +198,55 @@ def cmd_warehouse_query(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_quality(args: argparse.Namespace, settings: Settings) -> int:
+    from expectations.gate import load_reports
+    from expectations.report import page_name
+
+    day = args.date.isoformat()
+    results = Path(settings.storage.quality) / "results"
+    latest = {}
+    for report in load_reports(results):  # oldest first, so the newest wins
+        covers = report.start is None or (report.start <= day <= (report.end or day))
+        if covers:
+            latest[report.suite] = report
+    if not latest:
+        print(f"no gate results cover {day} under {results}: run `lakehouse run` first")
+        return 1
+    for suite, report in sorted(latest.items()):
+        span = f"{report.start}..{report.end}" if report.start else "whole table"
+        failed = len(report.failed(True)) + len(report.failed(False))
+        print(f"{suite}  ({span}, run {report.run_id[:8]}, {report.validated_at}, {failed} failed)")
+        for outcome in report.outcomes:
+            severity = "blocking" if outcome.blocking else "warning "
+            print(f"  [{severity}] {outcome.describe()}")
+        print(f"  report: {Path(settings.storage.quality) / 'docs' / page_name(report)}")
+    _print_quarantine(settings, args.date)
+    return 0
+
+
+def _print_quarantine(settings: Settings, day: dt.date) -> None:
+    from pyspark.sql import functions as F
+
+    from jobs import delta
+    from jobs.session import build_spark_session
+
+    spark = build_spark_session(settings, f"flights-lakehouse[{settings.env}] quality")
+    for table, column in (("flights", "flight_date"), ("weather", "weather_date")):
+        path = settings.table_uri("quarantine", table)
+        if not delta.is_table(spark, path):
+            continue
+        rows = (
+            delta.read_range(spark, path, column, day, day)
+            .select(F.explode("reasons").alias("reason"))
+            .groupBy("reason")
+            .count()
+            .orderBy("reason")
+            .collect()
+        )
+        summary = ", ".join(f"{r['reason']}: {r['count']}" for r in rows) or "none"
+        print(f"quarantine/{table} on {day}: {summary}")
+
+
 def cmd_ui(args: argparse.Namespace, settings: Settings) -> int:
     home = ensure_dagster_home(settings)
     print(f"DAGSTER_HOME={home}; open http://127.0.0.1:{args.port}")
@@ -277,6 +326,12 @@ def build_parser() -> argparse.ArgumentParser:
         "sql", help='e.g. "SELECT origin, sum(flights) FROM gold.route_daily GROUP BY 1"'
     )
     query.set_defaults(func=cmd_warehouse_query)
+
+    quality = sub.add_parser(
+        "quality", help="print the latest gate results and quarantine reasons for a date"
+    )
+    quality.add_argument("--date", type=_date, required=True, help="the day (YYYY-MM-DD)")
+    quality.set_defaults(func=cmd_quality)
 
     ui = sub.add_parser("ui", help="start the Dagster UI (dagster dev) on this lakehouse")
     ui.add_argument("--port", type=int, default=3000)

@@ -173,7 +173,7 @@ def validate(
         start=start.isoformat() if start else None,
         end=end.isoformat() if end else None,
         run_id=run_id,
-        validated_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        validated_at=dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         rows=None,
         outcomes=[_outcome(r) for r in result.results],
     )
