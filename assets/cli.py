@@ -284,7 +284,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--faults",
         action="store_true",
         help="then break drops realistically: bad rows in the first day's file, a broken "
-        "file on each of the next four days (see docs/data-quality.md)",
+        "file on each of the next four days (README: Data quality)",
     )
     land.set_defaults(func=cmd_land)
 

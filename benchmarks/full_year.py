@@ -70,15 +70,28 @@ def main() -> None:
     events = result.get_asset_materialization_events()
     for event in events:
         latest[event.materialization.asset_key.to_user_string()] = event.materialization.metadata
-    spark_s = sum(meta["write_seconds"].value for meta in latest.values())
+
+    def seconds(meta: dict) -> float:
+        value = meta.get("write_seconds") or meta.get("load_seconds")
+        return float(value.value) if value else 0.0
+
+    spark_s = sum(seconds(meta) for key, meta in latest.items() if not key.startswith("warehouse/"))
+    load_s = sum(seconds(meta) for key, meta in latest.items() if key.startswith("warehouse/"))
     print(f"  of which Delta writes (with the Spark work they trigger) {spark_s:7.1f} s")
+    print(f"  of which warehouse loads (DuckDB)                        {load_s:7.1f} s")
     print(f"  materialization events recorded: {len(events):,} (one per asset and day)")
+    audit_s = sum(
+        check.metadata["audit_seconds"].value
+        for check in result.get_asset_check_evaluations()
+        if "audit_seconds" in check.metadata
+    )
+    print(
+        f"  of which quality gates (GX suites, accounting, reports) {audit_s:7.1f} s "
+        f"= {100 * audit_s / (run_s - audit_s):.0f}% on top of the run without them"
+    )
     print("per asset:")
-    for key, meta in sorted(latest.items(), key=lambda kv: -kv[1]["write_seconds"].value):
-        print(
-            f"  {key:22} {meta['write_seconds'].value:7.1f} s "
-            f"{meta['dagster/row_count'].value:>9,} rows"
-        )
+    for key, meta in sorted(latest.items(), key=lambda kv: -seconds(kv[1])):
+        print(f"  {key:26} {seconds(meta):7.1f} s {meta['dagster/row_count'].value:>9,} rows")
 
 
 if __name__ == "__main__":

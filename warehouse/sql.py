@@ -85,16 +85,17 @@ def lock_table(backend: Backend, schema: str, table: str) -> str | None:
     return None  # DuckDB has one writer per database file
 
 
+def _range_filter(spec: WarehouseTable, start: dt.date | None, end: dt.date | None) -> str:
+    """`` WHERE <date> BETWEEN ...`` for a partitioned table and a range, else nothing."""
+    if spec.date_column is None or start is None or end is None:
+        return ""
+    return f" WHERE {ident(spec.date_column)} BETWEEN {_date(start)} AND {_date(end)}"
+
+
 def delete_rows(
     schema: str, spec: WarehouseTable, start: dt.date | None, end: dt.date | None
 ) -> str:
-    target = qualified(schema, spec.name)
-    if spec.date_column is None or start is None or end is None:
-        return f"DELETE FROM {target}"
-    return (
-        f"DELETE FROM {target} WHERE {ident(spec.date_column)} "
-        f"BETWEEN {_date(start)} AND {_date(end)}"
-    )
+    return f"DELETE FROM {qualified(schema, spec.name)}{_range_filter(spec, start, end)}"
 
 
 def insert_from_stage(schema: str, spec: WarehouseTable, stage: str, columns: list[str]) -> str:
@@ -105,13 +106,7 @@ def insert_from_stage(schema: str, spec: WarehouseTable, stage: str, columns: li
 def count_rows(
     schema: str, spec: WarehouseTable, start: dt.date | None, end: dt.date | None
 ) -> str:
-    target = qualified(schema, spec.name)
-    if spec.date_column is None or start is None or end is None:
-        return f"SELECT COUNT(*) FROM {target}"
-    return (
-        f"SELECT COUNT(*) FROM {target} WHERE {ident(spec.date_column)} "
-        f"BETWEEN {_date(start)} AND {_date(end)}"
-    )
+    return f"SELECT COUNT(*) FROM {qualified(schema, spec.name)}{_range_filter(spec, start, end)}"
 
 
 def existing_columns(schema: str, table: str) -> str:

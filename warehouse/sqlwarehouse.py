@@ -96,6 +96,17 @@ class SqlWarehouse:
     def _fill_stage(self, cursor: Any, stage: str, data: pa.Table) -> None:
         raise NotImplementedError
 
+    def _transaction(
+        self,
+        spec: WarehouseTable,
+        names: list[str],
+        stage: str,
+        start: dt.date | None,
+        end: dt.date | None,
+    ) -> list[str]:
+        fill = self.fill_stage_sql(stage, names)
+        return sql.load_transaction(self.backend, self.schema, spec, names, stage, start, end, fill)
+
     def plan(
         self,
         spec: WarehouseTable,
@@ -110,16 +121,7 @@ class SqlWarehouse:
             sql.create_schema(self.schema),
             sql.create_table(self.backend, self.schema, spec, columns),
             "BEGIN",
-            *sql.load_transaction(
-                self.backend,
-                self.schema,
-                spec,
-                names,
-                stage,
-                start,
-                end,
-                self.fill_stage_sql(stage, names),
-            ),
+            *self._transaction(spec, names, stage, start, end),
             "COMMIT",
         ]
 
@@ -160,16 +162,7 @@ class SqlWarehouse:
             cursor = conn.cursor()
             added = self.ensure_table(cursor, spec, columns)
             conn.commit()  # DDL first, so a failed load never leaves a half-migrated table
-            statements = sql.load_transaction(
-                self.backend,
-                self.schema,
-                spec,
-                names,
-                stage,
-                start,
-                end,
-                self.fill_stage_sql(stage, names),
-            )
+            statements = self._transaction(spec, names, stage, start, end)
             try:
                 counts = []
                 for index, statement in enumerate(statements):
