@@ -40,6 +40,7 @@ def test_silver_flights_depends_on_bronze_weather_and_dimensions():
     parents = defs.resolve_asset_graph().get(AssetKey(["silver", "flights"])).parent_keys
     assert {k.to_user_string() for k in parents} == {
         "bronze/flights", "silver/weather", "silver/planes", "silver/airports",
+        "silver/airlines",
     }  # fmt: skip
 
 
@@ -58,3 +59,18 @@ def test_dagster_validates_the_code_location_from_pyproject():
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-2000:]
     assert "All code locations passed validation" in done.stderr + done.stdout
+
+
+def test_gated_assets_declare_blocking_and_warning_checks():
+    from assets.silver import silver_flights
+
+    specs = {spec.name: spec.blocking for spec in silver_flights.check_specs}
+    assert specs == {
+        "passes_silver_flights_suite": True,
+        "passes_silver_flights_warnings": False,
+        "accounts_for_every_bronze_row": True,
+    }
+    checked = {
+        key.asset_key.to_user_string() for key in defs.resolve_asset_graph().asset_check_keys
+    }
+    assert {"bronze/flights", "silver/flights", "gold/route_daily", "silver/planes"} <= checked

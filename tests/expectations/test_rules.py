@@ -100,3 +100,12 @@ def test_every_rule_is_documented():
     described = rules.describe_rules(rules.FLIGHT_RULES)
     assert {d["reason"] for d in described} >= {"null_natural_key", "impossible_time"}
     assert all(d["description"] for d in described)
+
+
+def test_the_readme_documents_every_rule_reason():
+    from jobs.settings import REPO_ROOT
+
+    readme = (REPO_ROOT / "README.md").read_text()
+    section = readme[readme.index("## Data quality") : readme.index("## Warehouse")]
+    for rule in rules.describe_rules(rules.FLIGHT_RULES):
+        assert f"`{rule['reason']}`" in section, rule["rule"]
