@@ -1,6 +1,7 @@
 """Gold assets: route-day statistics and per-flight model features."""
 
 from collections.abc import Iterator
+from typing import Any
 
 from dagster import AssetCheckResult, AssetExecutionContext, AssetIn, AssetKey, Output, asset
 from pyspark.sql import DataFrame
@@ -10,21 +11,22 @@ from assets.partitions import DAILY_2013, SINGLE_RUN, partition_dates
 from assets.resources import PARTITION_COLUMN, LakehouseConfig
 from jobs import pipeline
 
-SILVER_FLIGHTS = {"flights": AssetIn(AssetKey(["silver", "flights"]))}
-
-
 ROUTE_DAILY = AssetKey(["gold", "route_daily"])
+# What every gold table shares: it reads silver flights for its range, day-partitioned.
+DAILY_FROM_SILVER: dict[str, Any] = {
+    "ins": {"flights": AssetIn(AssetKey(["silver", "flights"]))},
+    "partitions_def": DAILY_2013,
+    "backfill_policy": SINGLE_RUN,
+    "group_name": "gold",
+    "kinds": {"spark", "delta"},
+    "metadata": {PARTITION_COLUMN: "flight_date"},
+}
 
 
 @asset(
     key=ROUTE_DAILY,
-    ins=SILVER_FLIGHTS,
     check_specs=suite_check_specs(ROUTE_DAILY, "route_daily"),
-    partitions_def=DAILY_2013,
-    backfill_policy=SINGLE_RUN,
-    group_name="gold",
-    kinds={"spark", "delta"},
-    metadata={PARTITION_COLUMN: "flight_date"},
+    **DAILY_FROM_SILVER,
     description=(
         "One row per (date, origin, dest, carrier): flights, cancellations, mean/median/p90 "
         "departure delay and on-time arrival share."
@@ -46,12 +48,7 @@ def route_daily(
 
 @asset(
     key=AssetKey(["gold", "flight_features"]),
-    ins=SILVER_FLIGHTS,
-    partitions_def=DAILY_2013,
-    backfill_policy=SINGLE_RUN,
-    group_name="gold",
-    kinds={"spark", "delta"},
-    metadata={PARTITION_COLUMN: "flight_date"},
+    **DAILY_FROM_SILVER,
     description=(
         "One row per flight: schedule, route, plane and weather known before departure, "
         "with the departure delay as label."
