@@ -2,31 +2,29 @@
 
 from __future__ import annotations
 
-from dagster import AssetKey, AssetSpec
+from dagster import AssetKey, AssetSpec, DailyPartitionsDefinition
 
 from assets.partitions import DAILY_2013
 
-LANDING_FLIGHTS = AssetSpec(
-    AssetKey(["landing", "flights"]),
-    description="One gzip CSV of departures per day, as the upstream system drops them.",
-    partitions_def=DAILY_2013,
-    group_name="landing",
-    kinds={"csv"},
-)
-LANDING_WEATHER = AssetSpec(
-    AssetKey(["landing", "weather"]),
-    description="One gzip CSV of hourly weather at EWR, JFK and LGA per day.",
-    partitions_def=DAILY_2013,
-    group_name="landing",
-    kinds={"csv"},
-)
-LANDING_SNAPSHOTS = {
-    name: AssetSpec(
+
+def _landing(name: str, description: str, daily: DailyPartitionsDefinition | None) -> AssetSpec:
+    return AssetSpec(
         AssetKey(["landing", name]),
-        description=f"Dated full snapshots of {name}; the newest one is current.",
+        description=description,
+        partitions_def=daily,
         group_name="landing",
         kinds={"csv"},
     )
+
+
+LANDING_FLIGHTS = _landing(
+    "flights", "One gzip CSV of departures per day, as the upstream system drops them.", DAILY_2013
+)
+LANDING_WEATHER = _landing(
+    "weather", "One gzip CSV of hourly weather at EWR, JFK and LGA per day.", DAILY_2013
+)
+LANDING_SNAPSHOTS = {
+    name: _landing(name, f"Dated full snapshots of {name}; the newest one is current.", None)
     for name in ("planes", "airports", "airlines")
 }
 
