@@ -7,9 +7,14 @@ UV_VERSION := 0.13.9
 UV := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 VENV := .venv
 BIN := $(VENV)/bin
+# MinIO (the dev profile's S3), built from the Go module proxy; the pseudo-version is the
+# release the proxy serves as @latest (RELEASE.2026-02-12).
+MINIO_VERSION := v0.0.0-20260212201848-7aac2a2c5b7c
+MINIO := .tools/bin/minio
+PY_SOURCES := jobs assets expectations warehouse devservers spark-submit tests benchmarks
 export LAKEHOUSE_ENV ?= local
 
-.PHONY: setup tools jars demo test lint typecheck pytest ui status postgres postgres-stop clean-data
+.PHONY: setup tools jars demo test lint typecheck pytest ui status postgres postgres-stop minio minio-bin minio-stop clean-data
 
 setup: tools $(VENV)/.synced jars
 
@@ -45,13 +50,13 @@ demo: setup
 	@echo "Open the Dagster UI on these runs:  $(BIN)/lakehouse ui   (then http://127.0.0.1:3000)"
 
 lint: setup
-	$(BIN)/ruff check jobs assets expectations warehouse tests benchmarks
-	$(BIN)/ruff format --check jobs assets expectations warehouse tests benchmarks
+	$(BIN)/ruff check $(PY_SOURCES)
+	$(BIN)/ruff format --check $(PY_SOURCES)
 
 typecheck: setup
 	$(BIN)/mypy
 
-pytest: setup
+pytest: setup $(MINIO)
 	$(BIN)/pytest
 
 test: lint typecheck pytest
@@ -65,10 +70,23 @@ status: setup
 # The dev profile's warehouse: a throwaway PostgreSQL on 127.0.0.1:55432, data under .lakehouse/.
 # Needs LAKEHOUSE_WAREHOUSE_PASSWORD in the environment (the dev profile reads it too).
 postgres: setup
-	$(BIN)/python -m warehouse.pgserver start --dir .lakehouse/postgres --port 55432
+	$(BIN)/python -m devservers.postgres start --dir .lakehouse/postgres --port 55432
 
 postgres-stop:
-	$(BIN)/python -m warehouse.pgserver stop --dir .lakehouse/postgres
+	$(BIN)/python -m devservers.postgres stop --dir .lakehouse/postgres
+
+# The dev profile's S3: MinIO on 127.0.0.1:9000, data under .lakehouse/minio. Its root
+# credentials are AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, which the dev profile reads too.
+minio-bin: $(MINIO)
+$(MINIO):
+	@command -v go >/dev/null || { echo "Go is needed to build MinIO (go install)"; exit 1; }
+	GOBIN=$(CURDIR)/.tools/bin GOFLAGS=-mod=mod go install github.com/minio/minio@$(MINIO_VERSION)
+
+minio: setup $(MINIO)
+	$(BIN)/python -m devservers.minio start --dir .lakehouse/minio --port 9000
+
+minio-stop:
+	$(BIN)/python -m devservers.minio stop --dir .lakehouse/minio
 
 clean-data:
 	rm -rf .lakehouse

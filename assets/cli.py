@@ -59,14 +59,15 @@ def _range(args: argparse.Namespace, settings: Settings) -> tuple[dt.date, dt.da
 
 
 def cmd_land(args: argparse.Namespace, settings: Settings) -> int:
-    from jobs import landing
+    from jobs import landing, objectstore
 
     start, end = _range(args, settings)
     target = settings.storage.landing
-    if "://" in target:
-        raise SystemExit(f"landing to {target} is not supported by this command yet")
+    local = not objectstore.is_object_uri(target)
+    if args.faults and not local:
+        raise SystemExit(f"--faults edits landed files in place; {target} is not a local folder")
     began = time.monotonic()
-    landed = landing.land(Path(target), start, end)
+    landed = landing.land(landing.landing_target(settings), start, end)
     if args.faults:
         from jobs import faults
 
@@ -95,9 +96,11 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     from dagster import DagsterInstance
 
     from assets.runs import failure_messages, materialize_range
+    from jobs.objectstore import ensure_buckets
 
     start, end = _range(args, settings)
     ensure_dagster_home(settings)
+    ensure_buckets(settings)
     print(f"running {args.select!r} for {start}..{end} on {settings.env} (one Dagster run)")
     began = time.monotonic()
     result = materialize_range(

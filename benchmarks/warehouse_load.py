@@ -39,10 +39,10 @@ def main() -> None:
     import psycopg
     import pyarrow.csv as pacsv
 
+    from devservers import postgres as pgserver
     from jobs import delta, export
     from jobs.session import build_spark_session
     from jobs.settings import load_settings
-    from warehouse import pgserver
     from warehouse.sqlwarehouse import PostgresWarehouse, utc_naive
     from warehouse.tables import WAREHOUSE_TABLES
 

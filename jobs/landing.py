@@ -4,7 +4,8 @@ Flights and hourly weather land as ``<landing>/<dataset>/<YYYY-MM-DD>.csv.gz`` w
 source header and the source lines unchanged (a day without rows still gets a file with
 just the header, so "no data" and "no drop" differ). Planes, airports and airlines land
 as snapshots ``<landing>/<dataset>/<snapshot date>.csv.gz``. The pipeline only reads
-landing files; it never edits them.
+landing files; it never edits them. The landing root is a local folder or an S3 prefix
+(``s3a://bucket/landing`` on dev and prod), written through :class:`LandingTarget`.
 """
 
 from __future__ import annotations
@@ -18,6 +19,10 @@ from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Protocol
+
+from jobs import objectstore
+from jobs.settings import Settings
 
 DAILY_DATASETS = ("flights", "weather")
 SNAPSHOT_DATASETS = ("planes", "airports", "airlines")
@@ -26,8 +31,56 @@ SNAPSHOT_DATASETS = ("planes", "airports", "airlines")
 @dataclass(frozen=True)
 class LandedFile:
     dataset: str
-    path: Path
+    uri: str
     rows: int
+
+
+class LandingTarget(Protocol):
+    """Where drops are written: ``put`` stores one file whole and returns its location."""
+
+    def put(self, relative: str, data: bytes) -> str: ...
+
+
+@dataclass(frozen=True)
+class LocalLanding:
+    """A landing folder on the local disk."""
+
+    root: Path
+
+    def put(self, relative: str, data: bytes) -> str:
+        path = self.root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_bytes(data)
+        tmp.replace(path)  # readers never see a half-written drop
+        return str(path)
+
+
+@dataclass(frozen=True)
+class S3Landing:
+    """A landing prefix in a bucket; an S3 PUT is atomic, so no temporary object is needed."""
+
+    uri: str
+    client: Any
+
+    def put(self, relative: str, data: bytes) -> str:
+        bucket, prefix = objectstore.split_uri(self.uri)
+        key = f"{prefix.rstrip('/')}/{relative}".lstrip("/")
+        self.client.put_object(Bucket=bucket, Key=key, Body=data)
+        return f"{self.uri.rstrip('/')}/{relative}"
+
+
+def landing_target(settings: Settings) -> LandingTarget:
+    """The environment's landing root; on object storage its buckets are ensured first."""
+    uri = settings.storage.landing
+    if not objectstore.is_object_uri(uri):
+        return LocalLanding(Path(uri))
+    objectstore.ensure_buckets(settings)
+    return S3Landing(uri, objectstore.s3_client(settings.s3))
+
+
+def _as_target(target: LandingTarget | Path) -> LandingTarget:
+    return LocalLanding(target) if isinstance(target, Path) else target
 
 
 def source_dir() -> Path:
@@ -54,9 +107,14 @@ def _source_lines(dataset: str) -> Iterator[str]:
         yield from handle
 
 
+def daily_name(dataset: str, day: dt.date) -> str:
+    """Location of one day's drop relative to the landing root."""
+    return f"{dataset}/{day.isoformat()}.csv.gz"
+
+
 def daily_file(landing: Path, dataset: str, day: dt.date) -> Path:
-    """Path of one day's drop."""
-    return landing / dataset / f"{day.isoformat()}.csv.gz"
+    """Path of one day's drop in a local landing folder."""
+    return landing / daily_name(dataset, day)
 
 
 def _date_of(line: str, header: list[str]) -> dt.date:
@@ -70,17 +128,16 @@ def _days(start: dt.date, end: dt.date) -> list[dt.date]:
     return [start + dt.timedelta(days=n) for n in range((end - start).days + 1)]
 
 
-def _write_gzip(path: Path, lines: list[str]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
+def _gzip(lines: list[str]) -> bytes:
     # mtime=0 makes the bytes depend on the content only, so a re-landing is identical.
-    with open(tmp, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as gz:
-        gz.write("".join(lines).encode("utf-8"))
-    tmp.replace(path)  # readers never see a half-written drop
+    return gzip.compress("".join(lines).encode("utf-8"), mtime=0)
 
 
-def land_daily(landing: Path, dataset: str, start: dt.date, end: dt.date) -> list[LandedFile]:
+def land_daily(
+    landing: LandingTarget | Path, dataset: str, start: dt.date, end: dt.date
+) -> list[LandedFile]:
     """Write one gzip CSV per day in ``[start, end]`` for a daily dataset."""
+    target = _as_target(landing)
     if dataset not in DAILY_DATASETS:
         raise ValueError(f"{dataset!r} is not a daily dataset ({', '.join(DAILY_DATASETS)})")
     lines = _source_lines(dataset)
@@ -93,23 +150,22 @@ def land_daily(landing: Path, dataset: str, start: dt.date, end: dt.date) -> lis
             by_day[day].append(line)
     landed = []
     for day in _days(start, end):
-        path = daily_file(landing, dataset, day)
-        _write_gzip(path, [header_line, *by_day.get(day, [])])
-        landed.append(LandedFile(dataset, path, len(by_day.get(day, []))))
+        rows = by_day.get(day, [])
+        uri = target.put(daily_name(dataset, day), _gzip([header_line, *rows]))
+        landed.append(LandedFile(dataset, uri, len(rows)))
     return landed
 
 
-def land_snapshot(landing: Path, dataset: str, as_of: dt.date) -> LandedFile:
+def land_snapshot(landing: LandingTarget | Path, dataset: str, as_of: dt.date) -> LandedFile:
     """Write the current snapshot of a dimension dataset, dated ``as_of``."""
     if dataset not in SNAPSHOT_DATASETS:
         raise ValueError(f"{dataset!r} is not a snapshot dataset ({', '.join(SNAPSHOT_DATASETS)})")
     lines = list(_source_lines(dataset))
-    path = landing / dataset / f"{as_of.isoformat()}.csv.gz"
-    _write_gzip(path, lines)
-    return LandedFile(dataset, path, len(lines) - 1)
+    uri = _as_target(landing).put(f"{dataset}/{as_of.isoformat()}.csv.gz", _gzip(lines))
+    return LandedFile(dataset, uri, len(lines) - 1)
 
 
-def land(landing: Path, start: dt.date, end: dt.date) -> list[LandedFile]:
+def land(landing: LandingTarget | Path, start: dt.date, end: dt.date) -> list[LandedFile]:
     """Land every daily dataset for ``[start, end]`` and the snapshots as of ``end``."""
     if end < start:
         raise ValueError(f"end {end} is before start {start}")

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from pyspark.sql import SparkSession
 
-from jobs.settings import REPO_ROOT, Settings
+from jobs.settings import REPO_ROOT, S3Settings, Settings
 
 POM = REPO_ROOT / "conf" / "pom.xml"
 _MAVEN_NS = {"m": "http://maven.apache.org/POM/4.0.0"}
@@ -72,12 +72,42 @@ def resolved_jar_paths(folder: Path | None = None) -> list[Path]:
     return paths
 
 
+_CREDENTIAL_PROVIDERS = {
+    "environment": "com.amazonaws.auth.EnvironmentVariableCredentialsProvider",
+    "default-chain": "com.amazonaws.auth.DefaultAWSCredentialsProviderChain",
+}
+
+
+def s3a_conf(s3: S3Settings) -> dict[str, str]:
+    """Spark settings for S3A (and Delta's log store) derived from the ``[s3]`` settings."""
+    conf = {
+        "spark.hadoop.fs.s3a.aws.credentials.provider": _CREDENTIAL_PROVIDERS[s3.credentials],
+        "spark.hadoop.fs.s3a.endpoint.region": s3.region,
+        "spark.hadoop.fs.s3a.path.style.access": str(s3.path_style_access).lower(),
+    }
+    if s3.endpoint:
+        conf["spark.hadoop.fs.s3a.endpoint"] = s3.endpoint
+        ssl = s3.endpoint.startswith("https://")
+        conf["spark.hadoop.fs.s3a.connection.ssl.enabled"] = str(ssl).lower()
+    if s3.sse_kms_key_arn:
+        conf["spark.hadoop.fs.s3a.encryption.algorithm"] = "SSE-KMS"
+        conf["spark.hadoop.fs.s3a.encryption.key"] = s3.sse_kms_key_arn
+    if s3.dynamodb_log_store:
+        # Without it Delta's S3 log store is safe for one writing driver only: S3 has no
+        # put-if-absent for the commit file, so two clusters could both write version N.
+        store = "spark.io.delta.storage.S3DynamoDBLogStore"
+        conf["spark.delta.logStore.s3a.impl"] = "io.delta.storage.S3DynamoDBLogStore"
+        conf["spark.delta.logStore.s3.impl"] = "io.delta.storage.S3DynamoDBLogStore"
+        conf[f"{store}.ddb.tableName"] = s3.dynamodb_log_store.table
+        conf[f"{store}.ddb.region"] = s3.dynamodb_log_store.region
+    return conf
+
+
 def spark_conf(settings: Settings, app_name: str) -> dict[str, str]:
     """The full Spark configuration for ``settings``, as plain strings."""
     conf = {
         "spark.master": settings.spark.master,
         "spark.app.name": app_name,
-        "spark.jars": ",".join(str(p) for p in resolved_jar_paths()),
         "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",
         "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
         "spark.sql.session.timeZone": "UTC",
@@ -92,7 +122,10 @@ def spark_conf(settings: Settings, app_name: str) -> dict[str, str]:
         "spark.eventLog.dir": settings.storage.event_log,
         "spark.redaction.regex": REDACTION_REGEX,
         "spark.sql.redaction.options.regex": REDACTION_REGEX,
+        **s3a_conf(settings.s3),
     }
+    if settings.spark.jars == "local":
+        conf["spark.jars"] = ",".join(str(p) for p in resolved_jar_paths())
     conf.update(settings.spark.conf)
     return conf
 
@@ -112,4 +145,18 @@ def build_spark_session(settings: Settings, app_name: str) -> SparkSession:
         builder = builder.config(key, value)
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("WARN")
+    _apply_hadoop_conf(spark, conf)
     return spark
+
+
+def _apply_hadoop_conf(spark: SparkSession, conf: dict[str, str]) -> None:
+    """Apply the ``spark.hadoop.*`` settings to a session that already existed.
+
+    ``spark.hadoop.*`` is read only when the SparkContext starts; a second environment in
+    the same process (the test suite runs ``local`` and ``dev`` side by side) still needs
+    its storage settings, which S3A reads from the Hadoop configuration at first use.
+    """
+    hadoop = spark.sparkContext._jsc.hadoopConfiguration()
+    for key, value in conf.items():
+        if key.startswith("spark.hadoop."):
+            hadoop.set(key.removeprefix("spark.hadoop."), value)

@@ -39,10 +39,45 @@ class StorageSettings(_Strict):
 
 class SparkSettings(_Strict):
     master: str
+    jars: Literal["local", "submitted"] = Field(
+        default="local",
+        description="local: the pinned jars in .jars/ go on spark.jars; submitted: spark-submit "
+        "passes them (--jars), as on EMR.",
+    )
     driver_memory: str = Field(pattern=r"^\d+[gmk]$")
     shuffle_partitions: int = Field(ge=1, le=10_000)
     ui_enabled: bool
     conf: dict[str, str] = Field(default_factory=dict)
+
+
+class DynamoDBLogStoreSettings(_Strict):
+    table: str = Field(description="DynamoDB table Delta's S3DynamoDBLogStore commits through.")
+    region: str
+
+
+class S3Settings(_Strict):
+    """How Spark (S3A) and boto3 reach object storage; no keys are ever set here."""
+
+    endpoint: str | None = Field(
+        default=None, description="S3-compatible endpoint (MinIO); unset means AWS S3."
+    )
+    region: str = "us-east-1"
+    path_style_access: bool = False
+    credentials: Literal["environment", "default-chain"] = Field(
+        default="default-chain",
+        description="environment: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY; default-chain: the "
+        "AWS chain (instance profile, IAM role, web identity, ...).",
+    )
+    create_buckets: bool = Field(
+        default=False, description="Create missing buckets (dev); otherwise a missing one fails."
+    )
+    sse_kms_key_arn: str | None = Field(
+        default=None, description="Encrypt every object S3A writes with this KMS key (SSE-KMS)."
+    )
+    dynamodb_log_store: DynamoDBLogStoreSettings | None = Field(
+        default=None,
+        description="Let several clusters write the same Delta tables (S3DynamoDBLogStore).",
+    )
 
 
 class PipelineSettings(_Strict):
@@ -114,6 +149,7 @@ class Settings(_Strict):
     spark: SparkSettings
     pipeline: PipelineSettings
     warehouse: WarehouseSettings
+    s3: S3Settings = Field(default_factory=S3Settings)
     quality: QualitySettings = Field(default_factory=QualitySettings)
 
     def table_uri(self, layer: str, table: str) -> str:

@@ -21,10 +21,17 @@ os.environ["LAKEHOUSE__SPARK__UI_ENABLED"] = "false"
 os.environ["LAKEHOUSE__SPARK__SHUFFLE_PARTITIONS"] = "2"
 os.environ["LAKEHOUSE__SPARK__DRIVER_MEMORY"] = "3g"
 os.environ.pop("DAGSTER_HOME", None)
+# S3 credentials of the test MinIO, in the environment before the JVM starts (S3A reads them
+# from there). The secret doubles as a canary: tests assert it is never written anywhere.
+os.environ["AWS_ACCESS_KEY_ID"] = "lakehouse-test"
+os.environ["AWS_SECRET_ACCESS_KEY"] = f"canary-{secrets.token_hex(12)}"
+os.environ.pop("AWS_SESSION_TOKEN", None)
+os.environ["AWS_DEFAULT_REGION"] = "us-east-1"
 
+from devservers import minio  # noqa: E402
+from devservers import postgres as pgserver  # noqa: E402
 from jobs.session import build_spark_session  # noqa: E402
 from jobs.settings import Settings, load_settings  # noqa: E402
-from warehouse import pgserver  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -58,3 +65,17 @@ def postgres_server() -> Iterator[tuple[pgserver.PgServer, str]]:
     server = pgserver.start(directory, _free_port(), password)
     yield server, password
     pgserver.stop(directory)
+
+
+@pytest.fixture(scope="session")
+def minio_server() -> Iterator[minio.MinioServer]:
+    """A real MinIO server on 127.0.0.1 with the test credentials, once per test process."""
+    directory = Path(tempfile.mkdtemp(prefix="lakehouse-minio-"))
+    server = minio.start(
+        directory,
+        _free_port(),
+        os.environ["AWS_ACCESS_KEY_ID"],
+        os.environ["AWS_SECRET_ACCESS_KEY"],
+    )
+    yield server
+    minio.stop(directory)

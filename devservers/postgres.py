@@ -4,8 +4,8 @@ Used by the test fixtures, the warehouse benchmark and ``make postgres`` (the de
 profile's server). It creates its own cluster in a folder of its own, never touches the
 system cluster, and stops with ``stop``.
 
-    LAKEHOUSE_WAREHOUSE_PASSWORD=... python -m warehouse.pgserver start --dir DIR --port 55432
-    python -m warehouse.pgserver stop --dir DIR
+    LAKEHOUSE_WAREHOUSE_PASSWORD=... python -m devservers.postgres start --dir DIR --port 55432
+    python -m devservers.postgres stop --dir DIR
 """
 
 from __future__ import annotations
@@ -135,7 +135,7 @@ def stop(directory: Path) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m warehouse.pgserver", description=__doc__.splitlines()[0]
+        prog="python -m devservers.postgres", description=__doc__.splitlines()[0]
     )
     parser.add_argument("action", choices=["start", "stop"])
     parser.add_argument("--dir", type=Path, required=True, help="folder for the cluster")

@@ -1,0 +1,80 @@
+"""Object storage at the edges that Spark does not cover: buckets and landing drops.
+
+Spark reaches S3 (or MinIO) through S3A with the settings :func:`jobs.session.s3a_conf`
+derives from ``[s3]``; boto3 gets the same endpoint, region and credential source here,
+so both always talk to the same store. Keys come from the environment or the AWS chain.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlparse
+
+from jobs.settings import S3Settings, Settings
+
+S3_SCHEMES = ("s3", "s3a")
+
+
+class ObjectStoreError(RuntimeError):
+    """A bucket or object could not be reached or created; the message names it."""
+
+
+def is_object_uri(uri: str) -> bool:
+    """True for ``s3://`` and ``s3a://`` locations."""
+    return urlparse(uri).scheme in S3_SCHEMES
+
+
+def split_uri(uri: str) -> tuple[str, str]:
+    """``(bucket, key)`` of an ``s3://`` or ``s3a://`` URI."""
+    parsed = urlparse(uri)
+    if parsed.scheme not in S3_SCHEMES or not parsed.netloc:
+        raise ValueError(f"{uri!r} is not an s3:// or s3a:// URI with a bucket")
+    return parsed.netloc, parsed.path.lstrip("/")
+
+
+def s3_client(s3: S3Settings) -> Any:
+    """A boto3 S3 client for the configured endpoint; credentials from the AWS chain."""
+    import boto3
+    from botocore.config import Config
+
+    style = "path" if s3.path_style_access else "auto"
+    return boto3.client(
+        "s3",
+        endpoint_url=s3.endpoint,
+        region_name=s3.region,
+        config=Config(s3={"addressing_style": style}, retries={"max_attempts": 5}),
+    )
+
+
+def ensure_bucket(s3: S3Settings, bucket: str, client: Any | None = None) -> bool:
+    """Make sure ``bucket`` exists; create it if the settings allow. True if created."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    client = client or s3_client(s3)
+    where = s3.endpoint or f"AWS S3 ({s3.region})"
+    try:
+        client.head_bucket(Bucket=bucket)
+        return False
+    except ClientError as exc:
+        code = str(exc.response.get("Error", {}).get("Code"))
+        if code not in ("404", "NoSuchBucket", "NotFound"):
+            raise ObjectStoreError(f"bucket {bucket} at {where}: {exc}") from exc
+    except BotoCoreError as exc:
+        raise ObjectStoreError(f"cannot reach {where} for bucket {bucket}: {exc}") from exc
+    if not s3.create_buckets:
+        raise ObjectStoreError(
+            f"bucket {bucket} does not exist at {where}; this environment does not create "
+            "buckets (s3.create_buckets = false): create it with the infrastructure code"
+        )
+    client.create_bucket(Bucket=bucket)
+    return True
+
+
+def ensure_buckets(settings: Settings) -> list[str]:
+    """Ensure the buckets of the tables, landing and event-log locations; returns those created."""
+    locations = (settings.storage.tables, settings.storage.landing, settings.storage.event_log)
+    buckets = sorted({split_uri(uri)[0] for uri in locations if is_object_uri(uri)})
+    if not buckets:
+        return []
+    client = s3_client(settings.s3)
+    return [bucket for bucket in buckets if ensure_bucket(settings.s3, bucket, client)]

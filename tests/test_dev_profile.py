@@ -1,0 +1,143 @@
+"""The dev profile: the same pipeline on MinIO (through S3A) and PostgreSQL, configuration only.
+
+The dev run is a separate process with its own lakehouse root, as a user would start it;
+the local run of the same days is this process's. Both are read back with Spark, the dev
+tables through S3A, and must hold the same rows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from chispa import assert_df_equality
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from assets.cli import main
+from jobs import delta
+from jobs.session import build_spark_session
+from jobs.settings import Settings, load_settings
+
+pytestmark = [pytest.mark.slow, pytest.mark.e2e, pytest.mark.postgres]
+
+START, END = dt.date(2013, 7, 1), dt.date(2013, 7, 2)
+RANGE = ["--start", START.isoformat(), "--end", END.isoformat()]
+TABLES = {
+    "bronze/flights": "flight_date",
+    "bronze/weather": "weather_date",
+    "silver/flights": "flight_date",
+    "silver/weather": "weather_date",
+    "quarantine/flights": "flight_date",
+    "gold/route_daily": "flight_date",
+    "gold/flight_features": "flight_date",
+    "silver/planes": None,
+    "silver/airports": None,
+}
+RUN_COLUMNS = ["_ingested_at", "_run_id"]  # renewed by every run
+
+
+def dev_environment(root: Path, minio_endpoint: str, pg_port: int, pg_password: str) -> dict:
+    """The environment a user sets for dev: the profile, where MinIO and PostgreSQL listen."""
+    return {
+        **os.environ,
+        "LAKEHOUSE_ENV": "dev",
+        "LAKEHOUSE_ROOT": str(root),
+        "LAKEHOUSE__S3__ENDPOINT": minio_endpoint,
+        "LAKEHOUSE__WAREHOUSE__PORT": str(pg_port),
+        "LAKEHOUSE_WAREHOUSE_PASSWORD": pg_password,
+        "DAGSTER_HOME": str(root / "dagster"),
+    }
+
+
+def lakehouse(args: list[str], env: dict) -> str:
+    """Run the ``lakehouse`` CLI in its own process; returns its whole output."""
+    done = subprocess.run(
+        [sys.executable, "-m", "assets.cli", *args],
+        env=env, capture_output=True, text=True, timeout=900,
+    )  # fmt: skip
+    output = done.stdout + done.stderr
+    assert done.returncode == 0, output[-4000:]
+    return output
+
+
+@pytest.fixture(scope="module")
+def dev_run(tmp_path_factory, minio_server, postgres_server, spark):
+    root = tmp_path_factory.mktemp("dev-root")
+    server, password = postgres_server
+    env = dev_environment(root, minio_server.endpoint, server.port, password)
+    output = lakehouse(["land", *RANGE], env) + lakehouse(["run", *RANGE], env)
+    settings = load_settings("dev", environ=env)
+    return settings, root, output
+
+
+@pytest.fixture(scope="module")
+def local_run(spark, settings):
+    assert main(["land", *RANGE]) == 0
+    assert main(["run", *RANGE]) == 0
+    return settings
+
+
+def comparable(spark: SparkSession, settings: Settings, table: str) -> DataFrame:
+    """A table's rows of the range, minus per-run columns, with the source file named
+    relative to the landing root (which differs between the environments)."""
+    df = delta.read_table(spark, settings.table_uri(*table.split("/")))
+    column = TABLES[table]
+    if column:
+        df = df.where(F.col(column).between(START, END))
+    if "_source_file" in df.columns:
+        landing = settings.storage.landing.rstrip("/") + "/"
+        relative = F.regexp_replace("_source_file", r"^.*?" + landing.split("://")[-1], "")
+        df = df.withColumn("_source_file", relative)
+    return df.drop(*RUN_COLUMNS)
+
+
+def test_landing_and_tables_live_in_the_bucket(dev_run):
+    settings, _, output = dev_run
+    assert settings.storage.tables == "s3a://lakehouse-dev"
+    assert "into s3a://lakehouse-dev/landing" in output
+
+
+@pytest.mark.parametrize("table", sorted(TABLES))
+def test_dev_tables_hold_the_same_rows_as_local(dev_run, local_run, spark, table):
+    dev_settings = dev_run[0]
+    build_spark_session(dev_settings, "pytest")  # this process reads MinIO through S3A too
+    dev = comparable(spark, dev_settings, table)
+    local = comparable(spark, local_run, table)
+    assert dev.count() > 0 or table.startswith("quarantine")
+    assert_df_equality(dev, local, ignore_row_order=True, ignore_nullable=True)
+
+
+def test_the_dev_warehouse_is_postgres_with_the_gold_rows(dev_run, postgres_server):
+    import psycopg
+
+    settings, _, _ = dev_run
+    server, password = postgres_server
+    with psycopg.connect(server.conninfo(password)) as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM gold.flight_features WHERE flight_date BETWEEN %s AND %s",
+            (START, END),
+        ).fetchone()
+    silver = delta.read_table(
+        build_spark_session(settings, "pytest"), settings.table_uri("silver", "flights")
+    )
+    assert row is not None
+    assert row[0] == silver.where(F.col("flight_date").between(START, END)).count()
+
+
+def test_the_s3_secret_is_written_nowhere(dev_run):
+    """Logs, Spark event logs, Dagster's event storage (metadata) and quality reports."""
+    _, root, output = dev_run
+    secret = os.environ["AWS_SECRET_ACCESS_KEY"]
+    assert secret.startswith("canary-")
+    assert secret not in output
+    scanned = 0
+    for path in root.rglob("*"):
+        if path.is_file() and "minio" not in path.parts:
+            assert secret.encode() not in path.read_bytes(), path
+            scanned += 1
+    assert any((root / "spark-events").iterdir()) and scanned > 10
