@@ -1,6 +1,5 @@
 """Bronze assets: landing files as received, one commit per partition range."""
 
-import datetime as dt
 from collections.abc import Iterator
 
 from dagster import (
@@ -13,11 +12,11 @@ from dagster import (
 )
 from pyspark.sql import DataFrame
 
-from assets.gates import audit_suite, blocking_checks, stop_if_blocked, suite_check_specs
+from assets.gates import publish, suite_check_specs
 from assets.landing import LANDING_FLIGHTS, LANDING_WEATHER
 from assets.partitions import DAILY_2013, SINGLE_RUN, partition_dates
 from assets.resources import PARTITION_COLUMN, SparkResource
-from jobs import pipeline
+from jobs import builds, pipeline
 
 
 def _bronze_asset(
@@ -46,16 +45,8 @@ def _bronze_asset(
         start, end = partition_dates(context)
         settings = spark.lakehouse.settings()
         session = spark.session(f"bronze/{dataset.name} {start}..{end}")
-        now = dt.datetime.now(dt.UTC)
-        ingest = pipeline.ingest_daily(session, settings, dataset, start, end, now)
-        rows = ingest.rows.persist()
-        if suite:
-            audit = audit_suite(key, suite, rows, settings, context.run_id, start, end)
-            yield from audit
-            stop_if_blocked(audit, blocking_checks(key, suite))
-        yield Output(rows)  # written by the IO manager before the generator resumes
-        rows.unpersist()
-        ingest.release()
+        build = builds.bronze(session, settings, dataset, start, end, context.run_id)
+        yield from publish(build)  # each output is written by the IO manager as it is yielded
 
     return _bronze
 

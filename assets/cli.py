@@ -134,7 +134,7 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
-    from jobs import delta
+    from jobs import delta_io
     from jobs.session import build_spark_session
 
     spark = build_spark_session(settings, f"flights-lakehouse[{settings.env}] status")
@@ -143,10 +143,10 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
     tables = {**DAILY_TABLES, **dict.fromkeys(DIMENSION_TABLES)}
     for table, date_column in tables.items():
         path = settings.table_uri(*table.split("/"))
-        if not delta.is_table(spark, path):
+        if not delta_io.is_table(spark, path):
             print(f"{table:22} {'-':>7}  (not materialized)")
             continue
-        s = delta.table_summary(spark, path, date_column)
+        s = delta_io.table_summary(spark, path, date_column)
         span = f"{s['first']}..{s['last']}" if s["first"] else ""
         dates = s["dates"] if s["dates"] is not None else ""
         print(
@@ -230,16 +230,16 @@ def cmd_quality(args: argparse.Namespace, settings: Settings) -> int:
 def _print_quarantine(settings: Settings, day: dt.date) -> None:
     from pyspark.sql import functions as F
 
-    from jobs import delta
+    from jobs import delta_io
     from jobs.session import build_spark_session
 
     spark = build_spark_session(settings, f"flights-lakehouse[{settings.env}] quality")
     for table, column in (("flights", "flight_date"), ("weather", "weather_date")):
         path = settings.table_uri("quarantine", table)
-        if not delta.is_table(spark, path):
+        if not delta_io.is_table(spark, path):
             continue
         rows = (
-            delta.read_range(spark, path, column, day, day)
+            delta_io.read_range(spark, path, column, day, day)
             .select(F.explode("reasons").alias("reason"))
             .groupBy("reason")
             .count()

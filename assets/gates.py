@@ -1,17 +1,14 @@
-"""Write-audit-publish: audit a range before it is written, publish only if it passes.
+"""Write-audit-publish in Dagster: a build's audits become check results, then outputs.
 
-An asset computes its frame, audits it here, yields every check result (the UI shows each
-with its statistics), and yields its outputs only when no blocking check failed. A
-blocked range is therefore never written: readers keep seeing the previous Delta version,
-and the run fails so downstream assets do not run.
+An asset gets a :class:`jobs.builds.Build` (its frames and audits), and :func:`publish`
+yields every check result (the UI shows each with its statistics) and then the outputs,
+only when no blocking check failed. A blocked range is therefore never written: readers
+keep seeing the previous Delta version, and the run fails so downstream assets do not run.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import time
-from collections.abc import Sequence
-from pathlib import Path
+from collections.abc import Iterator
 
 from dagster import (
     AssetCheckResult,
@@ -20,60 +17,40 @@ from dagster import (
     AssetKey,
     Failure,
     MetadataValue,
+    Output,
 )
-from pyspark.sql import DataFrame
 
-from expectations import gate
-from expectations.accounting import DayAccount, unbalanced
-from expectations.report import publish
-from jobs.settings import Settings
+from expectations.audit import AccountingAudit, SuiteAudit
+from jobs.builds import Build
 
 ACCOUNTING_CHECK = "accounts_for_every_bronze_row"
 
 
-def accounting_result(
-    asset: AssetKey, accounts: list[DayAccount], seconds: float = 0.0
-) -> AssetCheckResult:
+def asset_key(table: str) -> AssetKey:
+    """The asset key of table ``<layer>/<name>``."""
+    return AssetKey(table.split("/"))
+
+
+def accounting_result(audit: AccountingAudit) -> AssetCheckResult:
     """Blocking: bronze rows = silver rows + quarantined rows for every day of the range."""
-    broken = unbalanced(accounts)
-    rows = [
-        f"{a.day}: bronze {a.bronze:,} != silver {a.silver:,} + quarantined {a.quarantined:,}"
-        for a in broken[:20]
-    ]
+    rows = audit.blocking_failures()
+    accounts = audit.accounts
     return AssetCheckResult(
-        asset_key=asset,
+        asset_key=asset_key(audit.table),
         check_name=ACCOUNTING_CHECK,
-        passed=not broken,
+        passed=not rows,
         severity=AssetCheckSeverity.ERROR,
         description="; ".join(rows) if rows else None,
         metadata={
             "days": len(accounts),
-            "days_unbalanced": len(broken),
+            "days_unbalanced": len(audit.broken()),
             "bronze_rows": sum(a.bronze for a in accounts),
             "silver_rows": sum(a.silver for a in accounts),
             "quarantined_rows": sum(a.quarantined for a in accounts),
             "unbalanced_days": MetadataValue.md("\n".join(f"- {r}" for r in rows) or "none"),
-            "audit_seconds": round(seconds, 2),
+            "audit_seconds": audit.seconds,
         },
     )
-
-
-def stop_if_blocked(results: Sequence[AssetCheckResult], blocking: set[str]) -> None:
-    """Fail the run, naming every failed blocking check, before anything is published."""
-    failed = [r for r in results if not r.passed and r.check_name in blocking]
-    if not failed:
-        return
-    lines = [f"{_name(r)}: {r.description}" for r in failed]
-    raise Failure(
-        description="blocked before publishing; the tables keep their previous version:\n"
-        + "\n".join(lines),
-        metadata={"failed_checks": [r.check_name for r in failed]},
-    )
-
-
-def _name(result: AssetCheckResult) -> str:
-    asset = result.asset_key.to_user_string() if result.asset_key else ""
-    return f"{asset}:{result.check_name}"
 
 
 def suite_check_specs(asset: AssetKey, suite: str) -> list[AssetCheckSpec]:
@@ -94,38 +71,17 @@ def suite_check_specs(asset: AssetKey, suite: str) -> list[AssetCheckSpec]:
     ]
 
 
-def blocking_checks(asset: AssetKey, suite: str) -> set[str]:
-    return {spec.name for spec in suite_check_specs(asset, suite) if spec.blocking}
-
-
-def audit_suite(
-    asset: AssetKey,
-    suite: str,
-    df: DataFrame,
-    settings: Settings,
-    run_id: str,
-    start: dt.date | None = None,
-    end: dt.date | None = None,
-) -> list[AssetCheckResult]:
-    """Validate ``df`` (cached by the caller) and turn the report into check results.
-
-    The report is saved as JSON and as a page of the HTML quality report, linked from the
-    checks' metadata.
-    """
-    df.count()  # fill the cache now: the write reuses it, so only the audit is timed below
-    began = time.monotonic()
-    report = gate.validate(df, suite, run_id, start, end)
-    results_dir = Path(settings.storage.quality) / "results"
-    gate.save(report, results_dir)
-    page = publish(report, Path(settings.storage.quality) / "docs", results_dir)
-    seconds = round(time.monotonic() - began, 2)  # validation, saving and the HTML page
-    checks = []
-    for spec in suite_check_specs(asset, suite):
+def suite_results(audit: SuiteAudit) -> list[AssetCheckResult]:
+    """The blocking and the warning check result of one suite audit."""
+    report = audit.report
+    key = asset_key(audit.table)
+    results = []
+    for spec in suite_check_specs(key, report.suite):
         mine = [o for o in report.outcomes if o.blocking == spec.blocking]
         failed = [o for o in mine if not o.success]
-        checks.append(
+        results.append(
             AssetCheckResult(
-                asset_key=asset,
+                asset_key=key,
                 check_name=spec.name,
                 passed=not failed,
                 severity=AssetCheckSeverity.ERROR if spec.blocking else AssetCheckSeverity.WARN,
@@ -136,10 +92,38 @@ def audit_suite(
                     "results": MetadataValue.md(
                         "\n".join(f"- {o.describe()}" for o in mine) or "none"
                     ),
-                    "report": MetadataValue.url(page.resolve().as_uri()),
-                    "audit_seconds": seconds if spec.blocking else 0.0,  # counted once
-                    **({"range": f"{start}..{end}"} if start else {}),
+                    "report": MetadataValue.url(audit.page.resolve().as_uri()),
+                    "audit_seconds": audit.seconds if spec.blocking else 0.0,  # counted once
+                    **({"range": f"{report.start}..{report.end}"} if report.start else {}),
                 },
             )
         )
-    return checks
+    return results
+
+
+def publish(
+    build: Build, output_names: dict[str, str] | None = None
+) -> Iterator[AssetCheckResult | Output]:
+    """Yield the build's check results; then its outputs, unless a blocking check failed.
+
+    ``output_names`` maps tables to a multi-asset's output names (single assets omit it).
+    Cached frames are released after the last output is written.
+    """
+    results = [accounting_result(a) for a in build.accounts]
+    for audit in build.suites:
+        results += suite_results(audit)
+    yield from results
+    failures = build.blocking_failures()
+    if failures:
+        build.release()
+        failed = [
+            r.check_name for r in results if not r.passed and r.severity == AssetCheckSeverity.ERROR
+        ]
+        raise Failure(
+            description="blocked before publishing; the tables keep their previous version:\n"
+            + "\n".join(failures),
+            metadata={"failed_checks": failed},
+        )
+    for table, df in build.outputs.items():
+        yield Output(df, output_name=output_names[table]) if output_names else Output(df)
+    build.release()

@@ -6,10 +6,10 @@ from typing import Any
 from dagster import AssetCheckResult, AssetExecutionContext, AssetIn, AssetKey, Output, asset
 from pyspark.sql import DataFrame
 
-from assets.gates import audit_suite, blocking_checks, stop_if_blocked, suite_check_specs
+from assets.gates import publish, suite_check_specs
 from assets.partitions import DAILY_2013, SINGLE_RUN, partition_dates
 from assets.resources import PARTITION_COLUMN, LakehouseConfig
-from jobs import pipeline
+from jobs import builds
 
 ROUTE_DAILY = AssetKey(["gold", "route_daily"])
 # What every gold table shares: it reads silver flights for its range, day-partitioned.
@@ -36,14 +36,9 @@ def route_daily(
     context: AssetExecutionContext, lakehouse: LakehouseConfig, flights: DataFrame
 ) -> Iterator[Output[DataFrame] | AssetCheckResult]:
     start, end = partition_dates(context)
-    table = pipeline.route_daily(flights).persist()
-    audit = audit_suite(
-        ROUTE_DAILY, "route_daily", table, lakehouse.settings(), context.run_id, start, end
+    yield from publish(
+        builds.route_daily(lakehouse.settings(), flights, start, end, context.run_id)
     )
-    yield from audit
-    stop_if_blocked(audit, blocking_checks(ROUTE_DAILY, "route_daily"))
-    yield Output(table)
-    table.unpersist()
 
 
 @asset(
@@ -55,4 +50,4 @@ def route_daily(
     ),
 )
 def flight_features(flights: DataFrame) -> DataFrame:
-    return pipeline.flight_features(flights)
+    return builds.flight_features(flights).outputs["gold/flight_features"]

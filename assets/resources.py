@@ -21,7 +21,7 @@ from dagster import (
 )
 from pyspark.sql import DataFrame, SparkSession
 
-from jobs import delta
+from jobs import delta_io
 from jobs.session import build_spark_session
 from jobs.settings import Settings, load_settings
 
@@ -100,11 +100,11 @@ class DeltaIOManager(ConfigurableIOManager):
         extra: dict[str, Any] = {}
         if context.has_asset_partitions:
             start, end = _range(context.asset_partitions_time_window)
-            result = delta.write_range(obj, path, meta[PARTITION_COLUMN], start, end)
+            result = delta_io.write_range(obj, path, meta[PARTITION_COLUMN], start, end)
             extra["partition_range"] = f"{start}..{end}"
         elif MERGE_KEY in meta:
-            result = delta.merge_on_key(obj, path, tuple(meta[MERGE_KEY]))
-            extra["rows_total"] = delta.read_table(obj.sparkSession, path).count()
+            result = delta_io.merge_on_key(obj, path, tuple(meta[MERGE_KEY]))
+            extra["rows_total"] = delta_io.read_table(obj.sparkSession, path).count()
         else:
             raise ValueError(f"{context.asset_key.to_user_string()}: neither partitioned nor keyed")
         spark = obj.sparkSession
@@ -135,7 +135,7 @@ class DeltaIOManager(ConfigurableIOManager):
         settings = self.spark.lakehouse.settings()
         spark = self.spark.session()
         path = table_location(settings, list(upstream.asset_key.path))
-        if not delta.is_table(spark, path):
+        if not delta_io.is_table(spark, path):
             raise FileNotFoundError(
                 f"{upstream.asset_key.to_user_string()} has no Delta table at {path}: "
                 "materialize it first"
@@ -143,8 +143,8 @@ class DeltaIOManager(ConfigurableIOManager):
         if context.has_asset_partitions:
             start, end = _range(context.asset_partitions_time_window)
             column = (upstream.definition_metadata or {})[PARTITION_COLUMN]
-            return delta.read_range(spark, path, column, start, end)
-        return delta.read_table(spark, path)
+            return delta_io.read_range(spark, path, column, start, end)
+        return delta_io.read_table(spark, path)
 
 
 def build_resources(env: str) -> dict[str, Any]:

@@ -1,6 +1,5 @@
 """Silver assets: typed, UTC, deduplicated and enriched; rejected rows go to quarantine."""
 
-import time
 from collections.abc import Iterator
 
 from dagster import (
@@ -17,19 +16,11 @@ from dagster import (
 )
 from pyspark.sql import DataFrame
 
-from assets.gates import (
-    ACCOUNTING_CHECK,
-    accounting_result,
-    audit_suite,
-    blocking_checks,
-    stop_if_blocked,
-    suite_check_specs,
-)
+from assets.gates import ACCOUNTING_CHECK, publish, suite_check_specs
 from assets.landing import LANDING_SNAPSHOTS
 from assets.partitions import DAILY_2013, SINGLE_RUN, partition_dates
 from assets.resources import MERGE_KEY, PARTITION_COLUMN, LakehouseConfig, SparkResource
-from expectations.accounting import daily_accounts
-from jobs import pipeline
+from jobs import builds
 from jobs.dimensions import DIMENSION_KEYS
 
 
@@ -52,13 +43,8 @@ def _dimension_asset(name: str) -> AssetsDefinition:
         context: AssetExecutionContext, spark: SparkResource
     ) -> Iterator[Output[DataFrame] | AssetCheckResult]:
         settings = spark.lakehouse.settings()
-        snapshot = pipeline.dimension_snapshot(spark.session(f"silver/{name}"), settings, name)
-        snapshot = snapshot.persist()
-        audit = audit_suite(key, name, snapshot, settings, context.run_id)
-        yield from audit
-        stop_if_blocked(audit, blocking_checks(key, name))
-        yield Output(snapshot)
-        snapshot.unpersist()
+        session = spark.session(f"silver/{name}")
+        yield from publish(builds.dimension(session, settings, name, context.run_id))
 
     return _dimension
 
@@ -66,6 +52,15 @@ def _dimension_asset(name: str) -> AssetsDefinition:
 silver_planes = _dimension_asset("planes")
 silver_airports = _dimension_asset("airports")
 silver_airlines = _dimension_asset("airlines")
+
+
+# Output names of the multi-assets, by table.
+OUTPUT_NAMES = {
+    "silver/weather": "silver_weather",
+    "quarantine/weather": "quarantine_weather",
+    "silver/flights": "silver_flights",
+    "quarantine/flights": "quarantine_flights",
+}
 
 
 def _out(layer: str, name: str, description: str, date_column: str) -> AssetOut:
@@ -99,12 +94,8 @@ def _out(layer: str, name: str, description: str, date_column: str) -> AssetOut:
 )
 def silver_weather(
     context: AssetExecutionContext, bronze_weather: DataFrame
-) -> Iterator[Output[DataFrame]]:
-    checked = pipeline.check_weather(bronze_weather).persist()
-    yield Output(pipeline.silver_weather(checked), output_name="silver_weather")
-    quarantined = pipeline.quarantine(checked, pipeline.WEATHER, context.run_id)
-    yield Output(quarantined, output_name="quarantine_weather")
-    checked.unpersist()
+) -> Iterator[Output[DataFrame] | AssetCheckResult]:
+    yield from publish(builds.silver_weather(bronze_weather, context.run_id), OUTPUT_NAMES)
 
 
 SILVER_FLIGHTS = AssetKey(["silver", "flights"])
@@ -157,22 +148,16 @@ def silver_flights(
     airports: DataFrame,
     airlines: DataFrame,
 ) -> Iterator[Output[DataFrame] | AssetCheckResult]:
-    settings = lakehouse.settings()
     start, end = partition_dates(context)
-    max_delay = settings.quality.max_delay_minutes
-    checked = pipeline.check_flights(bronze_flights, airports, airlines, max_delay).persist()
-    good = pipeline.silver_flights(checked, weather, planes).persist()
-    bad = pipeline.quarantine(checked, pipeline.FLIGHTS, context.run_id)
-    good.count()  # fill the cache now: the audit and the write both read it
-    began = time.monotonic()
-    accounts = daily_accounts(bronze_flights, good, bad, "flight_date")
-    audit = [
-        accounting_result(SILVER_FLIGHTS, accounts, time.monotonic() - began),
-        *audit_suite(SILVER_FLIGHTS, "silver_flights", good, settings, context.run_id, start, end),
-    ]
-    yield from audit
-    stop_if_blocked(audit, {ACCOUNTING_CHECK, *blocking_checks(SILVER_FLIGHTS, "silver_flights")})
-    yield Output(good, output_name="silver_flights")  # published only after the audit
-    yield Output(bad, output_name="quarantine_flights")
-    good.unpersist()
-    checked.unpersist()
+    build = builds.silver_flights(
+        lakehouse.settings(),
+        bronze_flights,
+        weather,
+        planes,
+        airports,
+        airlines,
+        start,
+        end,
+        context.run_id,
+    )
+    yield from publish(build, OUTPUT_NAMES)  # published only after the audits pass

@@ -22,7 +22,7 @@ from pyspark.sql import DataFrame, SparkSession
 
 from assets.partitions import DAILY_2013, SINGLE_RUN, partition_dates
 from assets.resources import SparkResource, WarehouseResource
-from jobs import delta, export
+from jobs import delta_io, export
 from jobs.settings import RedshiftWarehouse, Settings
 from warehouse.connect import sql_warehouse
 from warehouse.redshift import RedshiftClient, plan_load
@@ -50,8 +50,8 @@ def _source(
 ) -> DataFrame:
     path = settings.table_uri(*spec.source)
     if spec.date_column and start and end:
-        return delta.read_range(spark, path, spec.date_column, start, end)
-    return delta.read_table(spark, path)
+        return delta_io.read_range(spark, path, spec.date_column, start, end)
+    return delta_io.read_table(spark, path)
 
 
 def load_table(

@@ -40,7 +40,7 @@ def main() -> None:
     import pyarrow.csv as pacsv
 
     from devservers import postgres as pgserver
-    from jobs import delta, export
+    from jobs import delta_io, export
     from jobs.session import build_spark_session
     from jobs.settings import load_settings
     from warehouse.sqlwarehouse import PostgresWarehouse, utc_naive
@@ -50,7 +50,7 @@ def main() -> None:
     spark = build_spark_session(settings, "benchmark warehouse load")
     spec = WAREHOUSE_TABLES["flight_features"]
     path = settings.table_uri(*spec.source)
-    df = delta.read_range(spark, path, "flight_date", args.start, args.end).cache()
+    df = delta_io.read_range(spark, path, "flight_date", args.start, args.end).cache()
     rows = df.count()
 
     password = secrets.token_urlsafe(12)

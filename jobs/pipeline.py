@@ -2,7 +2,7 @@
 
 Dagster assets and spark-submit entry points both call these functions, so there is one
 implementation of every table. Writing is left to the caller (the Delta IO manager or an
-entry point), through :mod:`jobs.delta`.
+entry point), through :mod:`jobs.delta_io`.
 """
 
 from __future__ import annotations

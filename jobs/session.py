@@ -12,7 +12,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
 
-from pyspark.sql import SparkSession
+from pyspark.sql import DataFrame, SparkSession
 
 from jobs.settings import REPO_ROOT, S3Settings, Settings
 
@@ -160,3 +160,20 @@ def _apply_hadoop_conf(spark: SparkSession, conf: dict[str, str]) -> None:
     for key, value in conf.items():
         if key.startswith("spark.hadoop."):
             hadoop.set(key.removeprefix("spark.hadoop."), value)
+
+
+def formatted_plan(df: DataFrame, limit: int = 30_000) -> str:
+    """The physical plan of ``df`` as ``df.explain("formatted")`` prints it (without printing).
+
+    Cut at ``limit`` characters so a materialization's metadata stays small.
+    """
+    jvm = df.sparkSession._jvm
+    assert jvm is not None
+    plan = str(jvm.PythonSQLUtils.explainString(df._jdf.queryExecution(), "formatted"))
+    return plan if len(plan) <= limit else plan[:limit] + "\n... (cut)"
+
+
+def history_link(settings: Settings, app_id: str) -> str | None:
+    """Where the Spark history server shows application ``app_id`` (its SQL tab)."""
+    base = settings.spark.history_url
+    return f"{base.rstrip('/')}/history/{app_id}/SQL/" if base else None

@@ -47,6 +47,10 @@ class SparkSettings(_Strict):
     driver_memory: str = Field(pattern=r"^\d+[gmk]$")
     shuffle_partitions: int = Field(ge=1, le=10_000)
     ui_enabled: bool
+    history_url: str | None = Field(
+        default="http://127.0.0.1:18080",
+        description="Spark history server that reads event_log; links in metadata point here.",
+    )
     conf: dict[str, str] = Field(default_factory=dict)
 
 

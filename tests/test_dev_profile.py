@@ -19,7 +19,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from assets.cli import main
-from jobs import delta
+from jobs import delta_io
 from jobs.session import build_spark_session
 from jobs.settings import Settings, load_settings
 
@@ -85,7 +85,7 @@ def local_run(spark, settings):
 def comparable(spark: SparkSession, settings: Settings, table: str) -> DataFrame:
     """A table's rows of the range, minus per-run columns, with the source file named
     relative to the landing root (which differs between the environments)."""
-    df = delta.read_table(spark, settings.table_uri(*table.split("/")))
+    df = delta_io.read_table(spark, settings.table_uri(*table.split("/")))
     column = TABLES[table]
     if column:
         df = df.where(F.col(column).between(START, END))
@@ -122,7 +122,7 @@ def test_the_dev_warehouse_is_postgres_with_the_gold_rows(dev_run, postgres_serv
             "SELECT count(*) FROM gold.flight_features WHERE flight_date BETWEEN %s AND %s",
             (START, END),
         ).fetchone()
-    silver = delta.read_table(
+    silver = delta_io.read_table(
         build_spark_session(settings, "pytest"), settings.table_uri("silver", "flights")
     )
     assert row is not None

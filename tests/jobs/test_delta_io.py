@@ -5,7 +5,7 @@ import datetime as dt
 import pytest
 from chispa import assert_df_equality
 
-from jobs import delta
+from jobs import delta_io
 
 D1, D2, D3 = dt.date(2013, 1, 1), dt.date(2013, 1, 2), dt.date(2013, 1, 3)
 SCHEMA = "flight_date DATE, id INT, value STRING"
@@ -17,13 +17,13 @@ def frame(spark, rows):
 
 def test_writing_a_range_replaces_only_that_range(spark, tmp_path):
     path = str(tmp_path / "t")
-    delta.write_range(
+    delta_io.write_range(
         frame(spark, [(D1, 1, "a"), (D2, 2, "b"), (D3, 3, "c")]), path, "flight_date", D1, D3
     )
-    result = delta.write_range(frame(spark, [(D2, 20, "new")]), path, "flight_date", D2, D2)
+    result = delta_io.write_range(frame(spark, [(D2, 20, "new")]), path, "flight_date", D2, D2)
     assert result.version == 1 and result.rows_written == 1
     assert_df_equality(
-        delta.read_table(spark, path),
+        delta_io.read_table(spark, path),
         frame(spark, [(D1, 1, "a"), (D2, 20, "new"), (D3, 3, "c")]),
         ignore_row_order=True,
         ignore_column_order=True,
@@ -33,45 +33,47 @@ def test_writing_a_range_replaces_only_that_range(spark, tmp_path):
 def test_rewriting_a_range_leaves_the_same_rows(spark, tmp_path):
     path = str(tmp_path / "t")
     rows = frame(spark, [(D1, 1, "a"), (D2, 2, "b")])
-    delta.write_range(rows, path, "flight_date", D1, D2)
-    delta.write_range(rows, path, "flight_date", D1, D2)
+    delta_io.write_range(rows, path, "flight_date", D1, D2)
+    delta_io.write_range(rows, path, "flight_date", D1, D2)
     assert_df_equality(
-        delta.read_table(spark, path), rows, ignore_row_order=True, ignore_column_order=True
+        delta_io.read_table(spark, path), rows, ignore_row_order=True, ignore_column_order=True
     )
-    assert delta.last_commit(spark, path).version == 1
+    assert delta_io.last_commit(spark, path).version == 1
 
 
 def test_a_row_outside_the_range_fails_the_commit_and_changes_nothing(spark, tmp_path):
     path = str(tmp_path / "t")
-    delta.write_range(frame(spark, [(D1, 1, "a")]), path, "flight_date", D1, D1)
+    delta_io.write_range(frame(spark, [(D1, 1, "a")]), path, "flight_date", D1, D1)
     with pytest.raises(Exception, match=r"(?i)replaceWhere|does not conform|violate"):
-        delta.write_range(frame(spark, [(D1, 1, "x"), (D3, 3, "c")]), path, "flight_date", D1, D1)
-    assert delta.last_commit(spark, path).version == 0
-    assert [r["value"] for r in delta.read_table(spark, path).collect()] == ["a"]
+        delta_io.write_range(
+            frame(spark, [(D1, 1, "x"), (D3, 3, "c")]), path, "flight_date", D1, D1
+        )
+    assert delta_io.last_commit(spark, path).version == 0
+    assert [r["value"] for r in delta_io.read_table(spark, path).collect()] == ["a"]
 
 
 def test_read_range_returns_only_the_range(spark, tmp_path):
     path = str(tmp_path / "t")
-    delta.write_range(
+    delta_io.write_range(
         frame(spark, [(D1, 1, "a"), (D2, 2, "b"), (D3, 3, "c")]), path, "flight_date", D1, D3
     )
     assert sorted(
-        r["id"] for r in delta.read_range(spark, path, "flight_date", D2, D3).collect()
+        r["id"] for r in delta_io.read_range(spark, path, "flight_date", D2, D3).collect()
     ) == [2, 3]
 
 
 def test_merge_inserts_updates_and_skips_unchanged_snapshots(spark, tmp_path):
     path = str(tmp_path / "dim")
     schema = "tailnum STRING, seats INT"
-    first = delta.merge_on_key(
+    first = delta_io.merge_on_key(
         spark.createDataFrame([("N1", 50), ("N2", 100)], schema), path, ("tailnum",)
     )
     assert (first.version, first.rows_written) == (0, 2)
-    same = delta.merge_on_key(
+    same = delta_io.merge_on_key(
         spark.createDataFrame([("N1", 50), ("N2", 100)], schema), path, ("tailnum",)
     )
     assert (same.version, same.operation, same.rows_written) == (0, "UNCHANGED", 0)
     changed = spark.createDataFrame([("N1", 55), ("N2", 100), ("N3", 9)], schema)
-    merged = delta.merge_on_key(changed, path, ("tailnum",))
+    merged = delta_io.merge_on_key(changed, path, ("tailnum",))
     assert (merged.version, merged.operation, merged.rows_written) == (1, "MERGE", 2)
-    assert_df_equality(delta.read_table(spark, path), changed, ignore_row_order=True)
+    assert_df_equality(delta_io.read_table(spark, path), changed, ignore_row_order=True)

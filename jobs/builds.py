@@ -1,0 +1,138 @@
+"""What one run of each table group computes and audits, before anything is written.
+
+A build holds the output frames of a group (e.g. ``silver/flights`` with
+``quarantine/flights``) and the audits that must pass before they are published. The
+Dagster assets and the spark-submit entry points both call these functions, then write
+the outputs with :mod:`jobs.delta_io` (through the IO manager, or directly) only when
+nothing blocks: write-audit-publish with one implementation of every table.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from pyspark.sql import DataFrame, SparkSession
+
+from expectations.audit import AccountingAudit, SuiteAudit, audit_accounts, audit_suite
+from jobs import pipeline
+from jobs.settings import Settings
+
+# Daily tables and their date column; the others are dimensions merged on their key.
+DATE_COLUMNS = {
+    "bronze/flights": "flight_date",
+    "bronze/weather": "weather_date",
+    "silver/flights": "flight_date",
+    "silver/weather": "weather_date",
+    "quarantine/flights": "flight_date",
+    "quarantine/weather": "weather_date",
+    "gold/route_daily": "flight_date",
+    "gold/flight_features": "flight_date",
+}
+
+
+@dataclass
+class Build:
+    """Output frames by table, in write order, and the audits that gate them."""
+
+    outputs: dict[str, DataFrame]
+    suites: list[SuiteAudit] = field(default_factory=list)
+    accounts: list[AccountingAudit] = field(default_factory=list)
+    held: list[DataFrame] = field(default_factory=list)  # cached; released after the writes
+    ingest: pipeline.Ingest | None = None
+
+    def blocking_failures(self) -> list[str]:
+        """Why this build must not be published (empty when it may)."""
+        audits: list[AccountingAudit | SuiteAudit] = [*self.accounts, *self.suites]
+        return [message for audit in audits for message in audit.blocking_failures()]
+
+    def release(self) -> None:
+        for df in self.held:
+            df.unpersist()
+        if self.ingest:
+            self.ingest.release()
+
+
+def bronze(
+    spark: SparkSession,
+    settings: Settings,
+    dataset: pipeline.DailyDataset,
+    start: dt.date,
+    end: dt.date,
+    run_id: str,
+) -> Build:
+    """Landed rows of ``dataset`` for the range; flights are audited by their bronze suite."""
+    table = f"bronze/{dataset.name}"
+    now = dt.datetime.now(dt.UTC)
+    ingest = pipeline.ingest_daily(spark, settings, dataset, start, end, now)
+    rows = ingest.rows.persist()
+    build = Build({table: rows}, held=[rows], ingest=ingest)
+    if dataset.name == "flights":
+        build.suites.append(
+            audit_suite(table, "bronze_flights", rows, settings, run_id, start, end)
+        )
+    return build
+
+
+def dimension(spark: SparkSession, settings: Settings, name: str, run_id: str) -> Build:
+    """The newest landing snapshot of dimension ``name``, typed and audited."""
+    table = f"silver/{name}"
+    snapshot = pipeline.dimension_snapshot(spark, settings, name).persist()
+    return Build(
+        {table: snapshot},
+        suites=[audit_suite(table, name, snapshot, settings, run_id)],
+        held=[snapshot],
+    )
+
+
+def silver_weather(bronze_weather: DataFrame, run_id: str) -> Build:
+    """Good hourly weather and the rejected rows with their reasons."""
+    checked = pipeline.check_weather(bronze_weather).persist()
+    return Build(
+        {
+            "silver/weather": pipeline.silver_weather(checked),
+            "quarantine/weather": pipeline.quarantine(checked, pipeline.WEATHER, run_id),
+        },
+        held=[checked],
+    )
+
+
+def silver_flights(
+    settings: Settings,
+    bronze_flights: DataFrame,
+    weather: DataFrame,
+    planes: DataFrame,
+    airports: DataFrame,
+    airlines: DataFrame,
+    start: dt.date,
+    end: dt.date,
+    run_id: str,
+) -> Build:
+    """Good flights and quarantined ones, audited by the accounting identity and the suite."""
+    max_delay = settings.quality.max_delay_minutes
+    checked = pipeline.check_flights(bronze_flights, airports, airlines, max_delay).persist()
+    good = pipeline.silver_flights(checked, weather, planes).persist()
+    bad = pipeline.quarantine(checked, pipeline.FLIGHTS, run_id)
+    good.count()  # fill the cache now: the audits and the write all read it
+    return Build(
+        {"silver/flights": good, "quarantine/flights": bad},
+        accounts=[audit_accounts("silver/flights", bronze_flights, good, bad, "flight_date")],
+        suites=[
+            audit_suite("silver/flights", "silver_flights", good, settings, run_id, start, end)
+        ],
+        held=[good, checked],
+    )
+
+
+def route_daily(
+    settings: Settings, flights: DataFrame, start: dt.date, end: dt.date, run_id: str
+) -> Build:
+    """Route-day statistics, audited by the route_daily suite."""
+    table = pipeline.route_daily(flights).persist()
+    audit = audit_suite("gold/route_daily", "route_daily", table, settings, run_id, start, end)
+    return Build({"gold/route_daily": table}, suites=[audit], held=[table])
+
+
+def flight_features(flights: DataFrame) -> Build:
+    """Per-flight model features (no gate of their own: silver is already audited)."""
+    return Build({"gold/flight_features": pipeline.flight_features(flights)})
