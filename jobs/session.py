@@ -14,9 +14,8 @@ from pathlib import Path
 
 from pyspark.sql import DataFrame, SparkSession
 
-from jobs.settings import REPO_ROOT, S3Settings, Settings
+from jobs.settings import REPO_ROOT, S3Settings, Settings, conf_dir
 
-POM = REPO_ROOT / "conf" / "pom.xml"
 _MAVEN_NS = {"m": "http://maven.apache.org/POM/4.0.0"}
 # Spark masks the values of matching keys in the UI, event logs and logs.
 REDACTION_REGEX = r"(?i)secret|password|token|access[._-]?key|session[._-]?token|credential"
@@ -37,8 +36,9 @@ class PinnedJar:
         return f"{self.artifact}-{self.version}.jar"
 
 
-def pinned_jars(pom: Path = POM) -> list[PinnedJar]:
-    """The jars pinned in the Maven pom, in declaration order."""
+def pinned_jars(pom: Path | None = None) -> list[PinnedJar]:
+    """The jars pinned in the Maven pom (``conf/pom.xml``), in declaration order."""
+    pom = pom or conf_dir() / "pom.xml"
     root = ET.parse(pom).getroot()
     jars = []
     for dep in root.iterfind("m:dependencies/m:dependency", _MAVEN_NS):

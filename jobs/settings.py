@@ -84,6 +84,23 @@ class S3Settings(_Strict):
     )
 
 
+class EmrSettings(_Strict):
+    """Where spark-submit/submit sends jobs on AWS: an EMR cluster or an EMR Serverless app."""
+
+    region: str
+    code_uri: str = Field(description="s3:// prefix the package (code, venv, jars, conf) goes to.")
+    cluster_id: str | None = Field(default=None, description="EMR on EC2 cluster for add-step.")
+    application_id: str | None = Field(default=None, description="EMR Serverless application.")
+    execution_role_arn: str | None = Field(default=None, description="EMR Serverless job role.")
+    log_uri: str | None = Field(default=None, description="s3:// prefix for driver logs.")
+    ship_jars: list[str] = Field(
+        default_factory=list, description="Pinned jars (from .jars/) uploaded with the package."
+    )
+    provided_jars: list[str] = Field(
+        default_factory=list, description="Jars already on the cluster image, by path."
+    )
+
+
 class PipelineSettings(_Strict):
     first_date: dt.date
     last_date: dt.date
@@ -154,6 +171,7 @@ class Settings(_Strict):
     pipeline: PipelineSettings
     warehouse: WarehouseSettings
     s3: S3Settings = Field(default_factory=S3Settings)
+    emr: EmrSettings | None = None
     quality: QualitySettings = Field(default_factory=QualitySettings)
 
     def table_uri(self, layer: str, table: str) -> str:

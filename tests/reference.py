@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from functools import cache
+from typing import Any
 
 import pandas as pd
 from deltalake import DeltaTable
@@ -43,3 +44,19 @@ def counts_by_date(
         return {}
     counts = {pd.Timestamp(k).date(): int(v) for k, v in df.groupby(column).size().items()}
     return {day: n for day, n in counts.items() if start <= day <= end}
+
+
+def comparable(
+    df: Any, landing_uri: str, date_column: str | None, start: dt.date, end: dt.date
+) -> Any:
+    """A Spark table's rows of ``[start, end]`` without per-run columns (ingestion time, run
+    id), and the source file named relative to the landing root, so that two runs in
+    different roots or environments can be compared row for row."""
+    from pyspark.sql import functions as F
+
+    if date_column:
+        df = df.where(F.col(date_column).between(start, end))
+    if "_source_file" in df.columns:
+        root = landing_uri.rstrip("/").split("://")[-1] + "/"
+        df = df.withColumn("_source_file", F.regexp_replace("_source_file", "^.*?" + root, ""))
+    return df.drop("_ingested_at", "_run_id")

@@ -22,6 +22,7 @@ from assets.cli import main
 from jobs import delta_io
 from jobs.session import build_spark_session
 from jobs.settings import Settings, load_settings
+from tests.reference import comparable
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e, pytest.mark.postgres]
 
@@ -38,7 +39,6 @@ TABLES = {
     "silver/planes": None,
     "silver/airports": None,
 }
-RUN_COLUMNS = ["_ingested_at", "_run_id"]  # renewed by every run
 
 
 def dev_environment(root: Path, minio_endpoint: str, pg_port: int, pg_password: str) -> dict:
@@ -82,18 +82,9 @@ def local_run(spark, settings):
     return settings
 
 
-def comparable(spark: SparkSession, settings: Settings, table: str) -> DataFrame:
-    """A table's rows of the range, minus per-run columns, with the source file named
-    relative to the landing root (which differs between the environments)."""
+def table_rows(spark: SparkSession, settings: Settings, table: str) -> DataFrame:
     df = delta_io.read_table(spark, settings.table_uri(*table.split("/")))
-    column = TABLES[table]
-    if column:
-        df = df.where(F.col(column).between(START, END))
-    if "_source_file" in df.columns:
-        landing = settings.storage.landing.rstrip("/") + "/"
-        relative = F.regexp_replace("_source_file", r"^.*?" + landing.split("://")[-1], "")
-        df = df.withColumn("_source_file", relative)
-    return df.drop(*RUN_COLUMNS)
+    return comparable(df, settings.storage.landing, TABLES[table], START, END)
 
 
 def test_landing_and_tables_live_in_the_bucket(dev_run):
@@ -106,8 +97,8 @@ def test_landing_and_tables_live_in_the_bucket(dev_run):
 def test_dev_tables_hold_the_same_rows_as_local(dev_run, local_run, spark, table):
     dev_settings = dev_run[0]
     build_spark_session(dev_settings, "pytest")  # this process reads MinIO through S3A too
-    dev = comparable(spark, dev_settings, table)
-    local = comparable(spark, local_run, table)
+    dev = table_rows(spark, dev_settings, table)
+    local = table_rows(spark, local_run, table)
     assert dev.count() > 0 or table.startswith("quarantine")
     assert_df_equality(dev, local, ignore_row_order=True, ignore_nullable=True)
 

@@ -1,0 +1,441 @@
+"""The spark-submit wrappers: package, submit and history (one command each, see README).
+
+    spark-submit/package [--code-only]
+    spark-submit/submit JOB --env ENV --start D --end D [--target local|emr|emr-serverless]
+                        [--dry-run] [--packaged] [--wait] [-- job options]
+    spark-submit/history --env ENV [--port 18080] [--background | --stop]
+
+No pipeline logic lives here: a job is ``jobs/<JOB>_job.py``, run by ``spark-submit``
+locally (``local[*]`` from the environment's settings) or on EMR, where it is an EMR step
+(add-job-flow-steps) or an EMR Serverless job run (start-job-run). ``--dry-run`` prints
+the exact command or API request and contacts nothing. Exit codes propagate.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import hashlib
+import json
+import os
+import shlex
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+import zipfile
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from jobs.session import REDACTION_REGEX, jars_dir, resolved_jar_paths, s3a_conf  # noqa: E402
+from jobs.settings import EmrSettings, Settings, lakehouse_root, load_settings  # noqa: E402
+
+JOBS = ("bronze", "silver", "gold")
+CODE_PACKAGES = ("jobs", "expectations")  # what the entry points import
+DIST = REPO / "dist"
+VENV_ARCHIVE = "pyspark_venv.tar.gz"
+PYTHON_IN_ARCHIVE = "./environment/bin/python"
+EMR_ENV = {"LAKEHOUSE_CONF_DIR": ".", "LAKEHOUSE_ROOT": "/tmp/lakehouse"}  # conf via --files
+
+
+# ---------------------------------------------------------------- package
+def build_code_zip(target: Path) -> Path:
+    """Zip the packages the jobs import, for ``--py-files``."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
+        for package in CODE_PACKAGES:
+            for source in sorted((REPO / package).rglob("*.py")):
+                info = zipfile.ZipInfo(str(source.relative_to(REPO)), (2013, 1, 1, 0, 0, 0))
+                info.compress_type = zipfile.ZIP_DEFLATED
+                archive.writestr(info, source.read_bytes())  # fixed times: same code, same zip
+    return target
+
+
+def job_requirements() -> list[str]:
+    """Locked versions of the ``spark-job`` group, minus what the cluster's Spark provides."""
+    exported = subprocess.run(
+        ["uv", "export", "--frozen", "--only-group", "spark-job", "--no-hashes",
+         "--no-emit-project", "--no-header", "--no-annotate"],
+        cwd=REPO, check=True, capture_output=True, text=True,
+    ).stdout  # fmt: skip
+    provided = ("pyspark==", "py4j==")
+    return [line for line in exported.splitlines() if line and not line.startswith(provided)]
+
+
+def build_venv_archive(target: Path) -> Path:
+    """A packed virtualenv (venv-pack) with the job requirements, for ``spark.archives``."""
+    work = target.parent / "job-venv"
+    shutil.rmtree(work, ignore_errors=True)
+    requirements = target.parent / "job-requirements.txt"
+    requirements.write_text("\n".join(job_requirements()) + "\n")
+    subprocess.run(["uv", "venv", "--python", "3.11", "--quiet", str(work)], check=True)
+    subprocess.run(
+        ["uv", "pip", "install", "--quiet", "--no-deps", "--python", str(work / "bin" / "python"),
+         "-r", str(requirements)],
+        check=True,
+    )  # fmt: skip
+    target.unlink(missing_ok=True)
+    venv_pack = Path(sys.executable).parent / "venv-pack"
+    subprocess.run(
+        [str(venv_pack), "--prefix", str(work), "--output", str(target), "--quiet"], check=True
+    )
+    shutil.rmtree(work)
+    return target
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def package(dist: Path, code_only: bool, settings: Settings) -> dict[str, Any]:
+    """Build everything a cluster needs into ``dist``; returns the manifest."""
+    dist.mkdir(parents=True, exist_ok=True)
+    files = [build_code_zip(dist / "code.zip")]
+    for job in JOBS:
+        entry = dist / "jobs" / f"{job}_job.py"
+        entry.parent.mkdir(exist_ok=True)
+        shutil.copy(REPO / "jobs" / f"{job}_job.py", entry)
+        files.append(entry)
+    for conf in sorted([*(REPO / "conf").glob("*.toml"), REPO / "conf" / "pom.xml"]):
+        (dist / "conf").mkdir(exist_ok=True)
+        files.append(Path(shutil.copy(conf, dist / "conf" / conf.name)))
+    for name in settings.emr.ship_jars if settings.emr else []:
+        (dist / "jars").mkdir(exist_ok=True)
+        files.append(Path(shutil.copy(jars_dir() / name, dist / "jars" / name)))
+    if not code_only:
+        files.append(build_venv_archive(dist / VENV_ARCHIVE))
+    manifest = {str(f.relative_to(dist)): _sha256(f) for f in files}
+    (dist / "manifest.json").write_text(json.dumps(manifest, indent=1, sort_keys=True))
+    return manifest
+
+
+# ---------------------------------------------------------------- submit
+def job_arguments(args: argparse.Namespace, env: str) -> list[str]:
+    """What the entry point gets after its script: the same locally and on EMR."""
+    return ["--env", env, "--start", args.start, "--end", args.end, *args.job_args]
+
+
+def local_command(settings: Settings, job: str, job_args: list[str], packaged: bool) -> list[str]:
+    """``spark-submit`` on this machine with the pinned jars and the project's interpreter."""
+    spark_submit = Path(sys.executable).parent / "spark-submit"
+    command = [
+        str(spark_submit),
+        "--master", settings.spark.master,
+        "--driver-memory", settings.spark.driver_memory,
+        "--name", f"flights-lakehouse[{settings.env}] {job}_job",
+        "--jars", ",".join(str(p) for p in resolved_jar_paths()),
+        "--conf", f"spark.ui.enabled={str(settings.spark.ui_enabled).lower()}",
+    ]  # fmt: skip
+    if packaged:
+        command += ["--py-files", str(DIST / "code.zip"), str(DIST / "jobs" / f"{job}_job.py")]
+    else:
+        command.append(str(REPO / "jobs" / f"{job}_job.py"))
+    return command + job_args
+
+
+def local_environment(packaged: bool) -> dict[str, str]:
+    env = {**os.environ, "PYSPARK_PYTHON": sys.executable, "PYSPARK_DRIVER_PYTHON": sys.executable}
+    if not packaged:  # run from the checkout; a packaged run proves the zip is complete
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
+        return env
+    # Like EMR: code from the zip, settings from the shipped conf folder; the checkout's
+    # jars and lakehouse root stay where they are.
+    env.pop("PYTHONPATH", None)
+    env.setdefault("LAKEHOUSE_CONF_DIR", str(DIST / "conf"))
+    env.setdefault("LAKEHOUSE_JARS_DIR", str(jars_dir()))
+    env.setdefault("LAKEHOUSE_ROOT", str(lakehouse_root()))
+    return env
+
+
+def _emr(settings: Settings) -> EmrSettings:
+    if settings.emr is None:
+        raise SystemExit(f"error: {settings.source} has no [emr] section: EMR targets need one")
+    return settings.emr
+
+
+def cluster_submit_parameters(settings: Settings, job: str, serverless: bool) -> list[str]:
+    """spark-submit options for EMR: packed venv, code zip, conf file, jars, environment."""
+    emr = _emr(settings)
+    code = emr.code_uri.rstrip("/")
+    jars = [f"{code}/jars/{name}" for name in emr.ship_jars] + list(emr.provided_jars)
+    driver_env = "spark.emr-serverless.driverEnv" if serverless else "spark.yarn.appMasterEnv"
+    confs = {
+        "spark.app.name": f"flights-lakehouse[{settings.env}] {job}_job",
+        "spark.archives": f"{code}/{VENV_ARCHIVE}#environment",
+        f"{driver_env}.PYSPARK_PYTHON": PYTHON_IN_ARCHIVE,
+        "spark.executorEnv.PYSPARK_PYTHON": PYTHON_IN_ARCHIVE,
+        **{f"{driver_env}.{k}": v for k, v in {**EMR_ENV, "LAKEHOUSE_ENV": settings.env}.items()},
+        "spark.driver.memory": settings.spark.driver_memory,
+        "spark.eventLog.enabled": "true",
+        "spark.eventLog.dir": settings.storage.event_log,
+    }
+    params = [] if serverless else ["--deploy-mode", "cluster"]
+    params += ["--py-files", f"{code}/code.zip", "--files", f"{code}/conf/{settings.env}.toml"]
+    params += ["--jars", ",".join(jars)]
+    for key, value in confs.items():
+        params += ["--conf", f"{key}={value}"]
+    return params
+
+
+def emr_step_request(settings: Settings, job: str, job_args: list[str]) -> dict[str, Any]:
+    """The ``emr.add_job_flow_steps`` request running the job as a spark-submit step."""
+    emr = _emr(settings)
+    if not emr.cluster_id:
+        raise SystemExit("error: [emr] cluster_id is not set (or pass --cluster-id)")
+    entry = f"{emr.code_uri.rstrip('/')}/jobs/{job}_job.py"
+    args = ["spark-submit", *cluster_submit_parameters(settings, job, False), entry, *job_args]
+    return {
+        "JobFlowId": emr.cluster_id,
+        "Steps": [
+            {
+                "Name": f"flights-lakehouse {job}_job {' '.join(job_args[2:6])}",
+                "ActionOnFailure": "CONTINUE",
+                "HadoopJarStep": {"Jar": "command-runner.jar", "Args": args},
+            }
+        ],
+    }
+
+
+def emr_serverless_request(settings: Settings, job: str, job_args: list[str]) -> dict[str, Any]:
+    """The ``emr-serverless.start_job_run`` request for the job."""
+    emr = _emr(settings)
+    if not (emr.application_id and emr.execution_role_arn):
+        raise SystemExit("error: [emr] application_id and execution_role_arn must be set")
+    request: dict[str, Any] = {
+        "applicationId": emr.application_id,
+        "executionRoleArn": emr.execution_role_arn,
+        "name": f"flights-lakehouse {job}_job {' '.join(job_args[2:6])}",
+        "jobDriver": {
+            "sparkSubmit": {
+                "entryPoint": f"{emr.code_uri.rstrip('/')}/jobs/{job}_job.py",
+                "entryPointArguments": job_args,
+                "sparkSubmitParameters": shlex.join(cluster_submit_parameters(settings, job, True)),
+            }
+        },
+    }
+    if emr.log_uri:
+        request["configurationOverrides"] = {
+            "monitoringConfiguration": {"s3MonitoringConfiguration": {"logUri": emr.log_uri}}
+        }
+    return request
+
+
+def upload_package(settings: Settings, dist: Path) -> None:
+    """Copy ``dist`` (built by ``package``) to ``[emr] code_uri``."""
+    import boto3
+
+    from jobs.objectstore import split_uri
+
+    manifest = dist / "manifest.json"
+    if not manifest.is_file():
+        raise SystemExit(f"error: no package in {dist}: run spark-submit/package first")
+    bucket, prefix = split_uri(_emr(settings).code_uri)
+    client = boto3.client("s3", region_name=_emr(settings).region)
+    for name in [*json.loads(manifest.read_text()), "manifest.json"]:
+        client.upload_file(str(dist / name), bucket, f"{prefix.rstrip('/')}/{name}")
+        print(f"uploaded {name} to s3://{bucket}/{prefix.rstrip('/')}/{name}")
+
+
+def wait_for_step(settings: Settings, cluster_id: str, step_id: str) -> int:
+    import boto3
+
+    client = boto3.client("emr", region_name=_emr(settings).region)
+    while True:
+        state = client.describe_step(ClusterId=cluster_id, StepId=step_id)["Step"]["Status"]
+        if state["State"] in ("COMPLETED", "CANCELLED", "FAILED", "INTERRUPTED"):
+            print(f"step {step_id}: {state['State']} {state.get('FailureDetails', '')}")
+            return 0 if state["State"] == "COMPLETED" else 1
+        time.sleep(15)
+
+
+def wait_for_job_run(settings: Settings, application_id: str, run_id: str) -> int:
+    import boto3
+
+    client = boto3.client("emr-serverless", region_name=_emr(settings).region)
+    while True:
+        run = client.get_job_run(applicationId=application_id, jobRunId=run_id)["jobRun"]
+        if run["state"] in ("SUCCESS", "FAILED", "CANCELLED"):
+            print(f"job run {run_id}: {run['state']} {run.get('stateDetails', '')}")
+            return 0 if run["state"] == "SUCCESS" else 1
+        time.sleep(15)
+
+
+def event_log_hint(settings: Settings) -> str:
+    return f"event log: {settings.storage.event_log} (spark-submit/history --env {settings.env})"
+
+
+def submit(args: argparse.Namespace) -> int:
+    settings = load_settings(args.env)
+    job_args = job_arguments(args, settings.env)
+    if args.target == "local":
+        command = local_command(settings, args.job, job_args, args.packaged)
+        if args.dry_run:
+            print(shlex.join(command))
+            return 0
+        print(
+            f"event log: {settings.storage.event_log} (spark-submit/history --env {settings.env})"
+        )
+        return subprocess.run(command, env=local_environment(args.packaged)).returncode
+    if settings.emr and (args.cluster_id or args.application_id):
+        settings = settings.model_copy(
+            update={
+                "emr": settings.emr.model_copy(
+                    update={
+                        k: v
+                        for k, v in (
+                            ("cluster_id", args.cluster_id),
+                            ("application_id", args.application_id),
+                        )
+                        if v
+                    }
+                )
+            }
+        )
+    serverless = args.target == "emr-serverless"
+    request = (
+        emr_serverless_request(settings, args.job, job_args)
+        if serverless
+        else emr_step_request(settings, args.job, job_args)
+    )
+    if args.dry_run:
+        api = "emr-serverless start-job-run" if serverless else "emr add-job-flow-steps"
+        print(f"# {api} (region {_emr(settings).region})")
+        print(json.dumps(request, indent=2))
+        return 0
+    import boto3
+
+    upload_package(settings, DIST)
+    region = _emr(settings).region
+    print(event_log_hint(settings))
+    if serverless:
+        run = boto3.client("emr-serverless", region_name=region).start_job_run(**request)
+        print(f"EMR Serverless job run {run['jobRunId']} on {request['applicationId']}")
+        return (
+            wait_for_job_run(settings, request["applicationId"], run["jobRunId"])
+            if args.wait
+            else 0
+        )
+    step = boto3.client("emr", region_name=region).add_job_flow_steps(**request)
+    step_id = step["StepIds"][0]
+    print(f"EMR step {step_id} on {request['JobFlowId']}")
+    return wait_for_step(settings, request["JobFlowId"], step_id) if args.wait else 0
+
+
+# ---------------------------------------------------------------- history
+def history_properties(settings: Settings, port: int) -> dict[str, str]:
+    """Spark history server settings for the environment's event-log directory."""
+    log_dir = settings.storage.event_log
+    if "://" not in log_dir:
+        Path(log_dir).mkdir(parents=True, exist_ok=True)
+        log_dir = Path(log_dir).resolve().as_uri()
+    return {
+        "spark.history.fs.logDirectory": log_dir,
+        "spark.history.ui.port": str(port),
+        "spark.history.fs.update.interval": "2s",
+        "spark.ui.bindAddress": "127.0.0.1" if settings.env != "prod" else "0.0.0.0",
+        "spark.redaction.regex": REDACTION_REGEX,
+        **s3a_conf(settings.s3),
+    }
+
+
+def history_dir(settings: Settings) -> Path:
+    return lakehouse_root() / "history-server" / settings.env
+
+
+def history(args: argparse.Namespace) -> int:
+    settings = load_settings(args.env)
+    folder = history_dir(settings)
+    pid_file = folder / "pid"
+    if args.stop:
+        if pid_file.exists():
+            pid = int(pid_file.read_text())
+            pid_file.unlink()
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(pid, signal.SIGTERM)
+            print(f"stopped the history server (pid {pid})")
+        return 0
+    folder.mkdir(parents=True, exist_ok=True)
+    properties = folder / "history.properties"
+    props = history_properties(settings, args.port)
+    properties.write_text("".join(f"{k}={v}\n" for k, v in props.items()))
+    import pyspark
+
+    spark_class = Path(pyspark.__file__).parent / "bin" / "spark-class"
+    command = [str(spark_class), "org.apache.spark.deploy.history.HistoryServer",
+               "--properties-file", str(properties)]  # fmt: skip
+    env = {**os.environ, "SPARK_DAEMON_CLASSPATH": os.pathsep.join(
+        str(p) for p in resolved_jar_paths())}  # fmt: skip
+    url = f"http://127.0.0.1:{args.port}"
+    print(f"Spark history server on {url} reading {props['spark.history.fs.logDirectory']}")
+    if not args.background:
+        return subprocess.run(command, env=env).returncode
+    with open(folder / "server.log", "ab") as log:
+        process = subprocess.Popen(
+            command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    pid_file.write_text(str(process.pid))
+    for _ in range(240):
+        try:
+            with urllib.request.urlopen(f"{url}/api/v1/applications", timeout=1):
+                print(f"ready; stop it with spark-submit/history --env {settings.env} --stop")
+                return 0
+        except OSError:
+            if process.poll() is not None:
+                break
+            time.sleep(0.5)
+    print(f"error: the history server did not start; log {folder / 'server.log'}", file=sys.stderr)
+    return 1
+
+
+# ---------------------------------------------------------------- command line
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="spark-submit/<command>", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    pkg = sub.add_parser("package", help="build dist/: code zip, entry points, conf, jars, venv")
+    pkg.add_argument("--env", default=None, help="profile whose [emr] ship_jars to include")
+    pkg.add_argument("--code-only", action="store_true", help="skip the packed virtualenv")
+    run = sub.add_parser("submit", help="run a job locally or on EMR")
+    run.add_argument("job", choices=JOBS)
+    run.add_argument("--env", default=None, help="settings profile (LAKEHOUSE_ENV)")
+    run.add_argument("--start", required=True)
+    run.add_argument("--end", required=True)
+    run.add_argument("--target", choices=["local", "emr", "emr-serverless"], default="local")
+    run.add_argument("--dry-run", action="store_true", help="print the command or request only")
+    run.add_argument("--packaged", action="store_true", help="local: run dist/ like EMR does")
+    run.add_argument("--wait", action="store_true", help="EMR: wait and exit with its result")
+    run.add_argument("--cluster-id", help="EMR cluster (default [emr] cluster_id)")
+    run.add_argument("--application-id", help="EMR Serverless app (default [emr] application_id)")
+    run.epilog = "Options after -- go to the job unchanged, e.g. -- --tables silver/flights"
+    hist = sub.add_parser("history", help="start the Spark history server on the event logs")
+    hist.add_argument("--env", default=None, help="settings profile (LAKEHOUSE_ENV)")
+    hist.add_argument("--port", type=int, default=18080)
+    hist.add_argument("--background", action="store_true", help="detach; stop with --stop")
+    hist.add_argument("--stop", action="store_true", help="stop a background server")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    job_args = argv[argv.index("--") + 1 :] if "--" in argv else []
+    args = build_parser().parse_args(argv[: len(argv) - len(job_args) - (1 if job_args else 0)])
+    args.job_args = job_args
+    if args.command == "package":
+        settings = load_settings(args.env)
+        manifest = package(DIST, args.code_only, settings)
+        for name in sorted(manifest):
+            size = (DIST / name).stat().st_size
+            print(f"  {name:40} {size / 1e6:8.1f} MB")
+        print(f"packaged into {DIST}; spark-submit/submit --target emr uploads it")
+        return 0
+    if args.command == "submit":
+        return submit(args)
+    return history(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
