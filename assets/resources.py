@@ -22,7 +22,7 @@ from dagster import (
 from pyspark.sql import DataFrame, SparkSession
 
 from jobs import delta_io
-from jobs.session import build_spark_session
+from jobs.session import build_spark_session, formatted_plan, history_link
 from jobs.settings import Settings, load_settings
 
 PARTITION_COLUMN = "partition_column"  # asset metadata: the date column of a daily table
@@ -86,8 +86,9 @@ class DeltaIOManager(ConfigurableIOManager):
     """Stores asset DataFrames as Delta tables at ``<tables>/<layer>/<table>``.
 
     A daily asset's partition range is replaced in one commit; a dimension is merged on
-    its key. Each write records rows, Delta version, path, range, duration, the Spark
-    application and the column schema as materialization metadata.
+    its key. Each write records rows, Delta version, path, range, duration, the column
+    schema, the Spark application with its link in the history server, and the formatted
+    physical plan of the write as materialization metadata.
     """
 
     spark: SparkResource
@@ -96,6 +97,8 @@ class DeltaIOManager(ConfigurableIOManager):
         settings = self.spark.lakehouse.settings()
         path = table_location(settings, list(context.asset_key.path))
         meta = context.definition_metadata or {}
+        # What Spark will run for this write; cut short, as Dagster stores it per partition.
+        plan = formatted_plan(obj, limit=10_000)
         began = time.monotonic()
         extra: dict[str, Any] = {}
         if context.has_asset_partitions:
@@ -109,6 +112,8 @@ class DeltaIOManager(ConfigurableIOManager):
             raise ValueError(f"{context.asset_key.to_user_string()}: neither partitioned nor keyed")
         spark = obj.sparkSession
         seconds = round(time.monotonic() - began, 2)
+        app_id = spark.sparkContext.applicationId
+        link = history_link(settings, app_id)
         context.log.info(
             f"wrote {context.asset_key.to_user_string()} {extra.get('partition_range', '')}: "
             f"{result.rows_written:,} rows, {result.operation} as Delta version {result.version} "
@@ -122,8 +127,10 @@ class DeltaIOManager(ConfigurableIOManager):
                 "delta_version": result.version,
                 "delta_operation": result.operation,
                 "write_seconds": seconds,
-                "spark_app_id": spark.sparkContext.applicationId,
+                "spark_app_id": app_id,
                 "spark_app_name": spark.sparkContext.appName,
+                **({"spark_history": MetadataValue.url(link)} if link else {}),
+                "spark_plan": MetadataValue.md(f"```\n{plan}\n```"),
                 "path": MetadataValue.path(path),
                 **extra,
             }

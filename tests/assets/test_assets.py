@@ -79,6 +79,8 @@ def test_a_range_write_is_one_commit_with_its_metadata(run, settings):
     assert meta["partition_range"] == "2013-01-01..2013-01-03"
     assert meta["dagster/uri"] == settings.table_uri("silver", "flights")
     assert meta["spark_app_id"].startswith("local-")
+    assert meta["spark_history"] == f"http://127.0.0.1:18080/history/{meta['spark_app_id']}/SQL/"
+    assert "== Physical Plan ==" in meta["spark_plan"]
     columns = {c.name: c.type for c in meta["dagster/column_schema"].columns}
     assert columns["sched_dep_utc"] == "timestamp" and columns["flight_date"] == "date"
     assert meta["write_seconds"] > 0
