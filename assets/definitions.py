@@ -1,19 +1,21 @@
 """The one Dagster ``Definitions`` of the lakehouse.
 
-The environment is picked by ``LAKEHOUSE_ENV`` (default ``local``); nothing else differs
-between environments here. Runs execute in one process so that every asset of a run
-shares one Spark session.
+The environment is picked by ``LAKEHOUSE_ENV`` (default ``local``). Its ``[spark] runner``
+decides where the Spark assets compute: in the Dagster process (``in_process``; every
+asset of a run shares one Spark session) or out of process through Dagster Pipes (same
+asset keys, partitions and checks). Only that setting is read when the definitions load.
 """
 
 from __future__ import annotations
 
 import os
 
-from dagster import Definitions, in_process_executor
+from dagster import AssetsDefinition, Definitions, in_process_executor
 
 from assets.bronze import bronze_flights, bronze_weather
 from assets.gold import flight_features, route_daily
 from assets.landing import landing_specs
+from assets.pipes import pipes_variant
 from assets.resources import build_resources
 from assets.silver import (
     silver_airlines,
@@ -23,8 +25,9 @@ from assets.silver import (
     silver_weather,
 )
 from assets.warehouse import warehouse_assets
+from jobs.settings import load_settings
 
-lakehouse_assets = [
+spark_assets = [
     bronze_flights,
     bronze_weather,
     silver_planes,
@@ -34,11 +37,20 @@ lakehouse_assets = [
     silver_flights,
     route_daily,
     flight_features,
-    *warehouse_assets,
 ]
+lakehouse_assets = [*spark_assets, *warehouse_assets]
 
+
+def assets_for(env: str) -> list[AssetsDefinition]:
+    """The lakehouse assets of ``env``: Spark ones in process, or through Dagster Pipes."""
+    if load_settings(env).spark.runner == "in_process":
+        return lakehouse_assets
+    return [*(pipes_variant(a) for a in spark_assets), *warehouse_assets]
+
+
+ENV = os.environ.get("LAKEHOUSE_ENV", "local")
 defs = Definitions(
-    assets=[*landing_specs, *lakehouse_assets],
-    resources=build_resources(os.environ.get("LAKEHOUSE_ENV", "local")),
+    assets=[*landing_specs, *assets_for(ENV)],
+    resources=build_resources(ENV),
     executor=in_process_executor,
 )

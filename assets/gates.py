@@ -9,6 +9,7 @@ keep seeing the previous Delta version, and the run fails so downstream assets d
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 from dagster import (
     AssetCheckResult,
@@ -20,10 +21,10 @@ from dagster import (
     Output,
 )
 
-from expectations.audit import AccountingAudit, SuiteAudit
+from expectations.audit import ACCOUNTING_CHECK, CheckOutcome, suite_check_names
 from jobs.builds import Build
 
-ACCOUNTING_CHECK = "accounts_for_every_bronze_row"
+__all__ = ["ACCOUNTING_CHECK", "asset_key", "check_result", "publish", "suite_check_specs"]
 
 
 def asset_key(table: str) -> AssetKey:
@@ -31,39 +32,18 @@ def asset_key(table: str) -> AssetKey:
     return AssetKey(table.split("/"))
 
 
-def accounting_result(audit: AccountingAudit) -> AssetCheckResult:
-    """Blocking: bronze rows = silver rows + quarantined rows for every day of the range."""
-    rows = audit.blocking_failures()
-    accounts = audit.accounts
-    return AssetCheckResult(
-        asset_key=asset_key(audit.table),
-        check_name=ACCOUNTING_CHECK,
-        passed=not rows,
-        severity=AssetCheckSeverity.ERROR,
-        description="; ".join(rows) if rows else None,
-        metadata={
-            "days": len(accounts),
-            "days_unbalanced": len(audit.broken()),
-            "bronze_rows": sum(a.bronze for a in accounts),
-            "silver_rows": sum(a.silver for a in accounts),
-            "quarantined_rows": sum(a.quarantined for a in accounts),
-            "unbalanced_days": MetadataValue.md("\n".join(f"- {r}" for r in rows) or "none"),
-            "audit_seconds": audit.seconds,
-        },
-    )
-
-
 def suite_check_specs(asset: AssetKey, suite: str) -> list[AssetCheckSpec]:
     """A blocking check for the suite's critical expectations and a warning check for the rest."""
+    blocking, warning = suite_check_names(suite)
     return [
         AssetCheckSpec(
-            f"passes_{suite}_suite",
+            blocking,
             asset=asset,
             blocking=True,
             description=f"Blocking expectations of the {suite} suite, audited before publishing.",
         ),
         AssetCheckSpec(
-            f"passes_{suite}_warnings",
+            warning,
             asset=asset,
             blocking=False,
             description=f"Warning expectations of the {suite} suite (never stop the run).",
@@ -71,34 +51,26 @@ def suite_check_specs(asset: AssetKey, suite: str) -> list[AssetCheckSpec]:
     ]
 
 
-def suite_results(audit: SuiteAudit) -> list[AssetCheckResult]:
-    """The blocking and the warning check result of one suite audit."""
-    report = audit.report
-    key = asset_key(audit.table)
-    results = []
-    for spec in suite_check_specs(key, report.suite):
-        mine = [o for o in report.outcomes if o.blocking == spec.blocking]
-        failed = [o for o in mine if not o.success]
-        results.append(
-            AssetCheckResult(
-                asset_key=key,
-                check_name=spec.name,
-                passed=not failed,
-                severity=AssetCheckSeverity.ERROR if spec.blocking else AssetCheckSeverity.WARN,
-                description="; ".join(o.describe() for o in failed) or None,
-                metadata={
-                    "expectations": len(mine),
-                    "failed": len(failed),
-                    "results": MetadataValue.md(
-                        "\n".join(f"- {o.describe()}" for o in mine) or "none"
-                    ),
-                    "report": MetadataValue.url(audit.page.resolve().as_uri()),
-                    "audit_seconds": audit.seconds if spec.blocking else 0.0,  # counted once
-                    **({"range": f"{report.start}..{report.end}"} if report.start else {}),
-                },
-            )
-        )
-    return results
+def check_metadata(outcome: CheckOutcome) -> dict[str, Any]:
+    """An outcome's metadata with Markdown and link values typed for the UI."""
+    meta: dict[str, Any] = dict(outcome.metadata)
+    for key in outcome.markdown:
+        meta[key] = MetadataValue.md(str(meta[key]))
+    for key in outcome.urls:
+        meta[key] = MetadataValue.url(str(meta[key]))
+    return meta
+
+
+def check_result(outcome: CheckOutcome) -> AssetCheckResult:
+    """The Dagster check result of one audit outcome."""
+    return AssetCheckResult(
+        asset_key=asset_key(outcome.table),
+        check_name=outcome.check_name,
+        passed=outcome.passed,
+        severity=AssetCheckSeverity.ERROR if outcome.blocking else AssetCheckSeverity.WARN,
+        description=outcome.description,
+        metadata=check_metadata(outcome),
+    )
 
 
 def publish(
@@ -109,20 +81,17 @@ def publish(
     ``output_names`` maps tables to a multi-asset's output names (single assets omit it).
     Cached frames are released after the last output is written.
     """
-    results = [accounting_result(a) for a in build.accounts]
-    for audit in build.suites:
-        results += suite_results(audit)
-    yield from results
+    outcomes = build.check_outcomes()
+    yield from (check_result(o) for o in outcomes)
     failures = build.blocking_failures()
     if failures:
         build.release()
-        failed = [
-            r.check_name for r in results if not r.passed and r.severity == AssetCheckSeverity.ERROR
-        ]
         raise Failure(
             description="blocked before publishing; the tables keep their previous version:\n"
             + "\n".join(failures),
-            metadata={"failed_checks": failed},
+            metadata={
+                "failed_checks": [o.check_name for o in outcomes if o.blocking and not o.passed]
+            },
         )
     for table, df in build.outputs.items():
         yield Output(df, output_name=output_names[table]) if output_names else Output(df)

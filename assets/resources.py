@@ -158,9 +158,12 @@ def build_resources(env: str) -> dict[str, Any]:
     """Every resource of environment ``env``; the only place resources are assembled."""
     lakehouse = LakehouseConfig(env=env)
     spark = SparkResource(lakehouse=lakehouse)
+    from assets.pipes import SparkPipes
+
     return {
         "lakehouse": lakehouse,
         "spark": spark,
+        "spark_pipes": SparkPipes(lakehouse=lakehouse),
         "warehouse": WarehouseResource(lakehouse=lakehouse),
         "io_manager": DeltaIOManager(spark=spark),
     }

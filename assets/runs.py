@@ -10,7 +10,7 @@ from dagster._core.storage.tags import (
     ASSET_PARTITION_RANGE_START_TAG,
 )
 
-from assets.definitions import lakehouse_assets
+from assets.definitions import assets_for
 from assets.landing import landing_specs
 from assets.resources import build_resources
 
@@ -30,7 +30,7 @@ def materialize_range(
     each writes one Delta commit; dimensions are refreshed in the same run.
     """
     return materialize(
-        [*landing_specs, *lakehouse_assets],
+        [*landing_specs, *assets_for(env)],
         selection=selection,
         resources=build_resources(env),
         instance=instance,

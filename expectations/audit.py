@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from pyspark.sql import DataFrame
 
@@ -17,6 +18,30 @@ from expectations import gate
 from expectations.accounting import DayAccount, daily_accounts, unbalanced
 from expectations.report import publish
 from jobs.settings import Settings
+
+ACCOUNTING_CHECK = "accounts_for_every_bronze_row"
+
+
+def suite_check_names(suite: str) -> tuple[str, str]:
+    """The blocking and the warning check of a suite, as Dagster shows them."""
+    return f"passes_{suite}_suite", f"passes_{suite}_warnings"
+
+
+@dataclass(frozen=True)
+class CheckOutcome:
+    """One asset check's result, free of Dagster so any process can report it.
+
+    ``markdown`` and ``urls`` name the metadata keys to show as Markdown and as links.
+    """
+
+    table: str
+    check_name: str
+    passed: bool
+    blocking: bool
+    description: str | None
+    metadata: dict[str, Any]
+    markdown: tuple[str, ...] = ()
+    urls: tuple[str, ...] = field(default_factory=tuple)
 
 
 @dataclass(frozen=True)
@@ -30,6 +55,34 @@ class SuiteAudit:
 
     def blocking_failures(self) -> list[str]:
         return [f"{self.table}: {o.describe()}" for o in self.report.failed(blocking=True)]
+
+    def outcomes(self) -> list[CheckOutcome]:
+        """The suite's blocking check and its warning check."""
+        report = self.report
+        results = []
+        for blocking, name in zip((True, False), suite_check_names(report.suite), strict=True):
+            mine = [o for o in report.outcomes if o.blocking == blocking]
+            failed = [o for o in mine if not o.success]
+            results.append(
+                CheckOutcome(
+                    table=self.table,
+                    check_name=name,
+                    passed=not failed,
+                    blocking=blocking,
+                    description="; ".join(o.describe() for o in failed) or None,
+                    metadata={
+                        "expectations": len(mine),
+                        "failed": len(failed),
+                        "results": "\n".join(f"- {o.describe()}" for o in mine) or "none",
+                        "report": self.page.resolve().as_uri(),
+                        "audit_seconds": self.seconds if blocking else 0.0,  # counted once
+                        **({"range": f"{report.start}..{report.end}"} if report.start else {}),
+                    },
+                    markdown=("results",),
+                    urls=("report",),
+                )
+            )
+        return results
 
 
 @dataclass(frozen=True)
@@ -48,6 +101,30 @@ class AccountingAudit:
             f"{self.table}: {a.day}: bronze {a.bronze:,} != silver {a.silver:,} "
             f"+ quarantined {a.quarantined:,}"
             for a in self.broken()[:20]
+        ]
+
+    def outcomes(self) -> list[CheckOutcome]:
+        """The accounting check (blocking)."""
+        rows = self.blocking_failures()
+        accounts = self.accounts
+        return [
+            CheckOutcome(
+                table=self.table,
+                check_name=ACCOUNTING_CHECK,
+                passed=not rows,
+                blocking=True,
+                description="; ".join(rows) if rows else None,
+                metadata={
+                    "days": len(accounts),
+                    "days_unbalanced": len(self.broken()),
+                    "bronze_rows": sum(a.bronze for a in accounts),
+                    "silver_rows": sum(a.silver for a in accounts),
+                    "quarantined_rows": sum(a.quarantined for a in accounts),
+                    "unbalanced_days": "\n".join(f"- {r}" for r in rows) or "none",
+                    "audit_seconds": self.seconds,
+                },
+                markdown=("unbalanced_days",),
+            )
         ]
 
 

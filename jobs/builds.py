@@ -14,7 +14,13 @@ from dataclasses import dataclass, field
 
 from pyspark.sql import DataFrame, SparkSession
 
-from expectations.audit import AccountingAudit, SuiteAudit, audit_accounts, audit_suite
+from expectations.audit import (
+    AccountingAudit,
+    CheckOutcome,
+    SuiteAudit,
+    audit_accounts,
+    audit_suite,
+)
 from jobs import pipeline
 from jobs.settings import Settings
 
@@ -45,6 +51,11 @@ class Build:
         """Why this build must not be published (empty when it may)."""
         audits: list[AccountingAudit | SuiteAudit] = [*self.accounts, *self.suites]
         return [message for audit in audits for message in audit.blocking_failures()]
+
+    def check_outcomes(self) -> list[CheckOutcome]:
+        """Every audit as asset-check outcomes: accounting first, then each suite."""
+        audits: list[AccountingAudit | SuiteAudit] = [*self.accounts, *self.suites]
+        return [outcome for audit in audits for outcome in audit.outcomes()]
 
     def release(self) -> None:
         for df in self.held:

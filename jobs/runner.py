@@ -18,6 +18,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Protocol
 
 from pyspark.sql import DataFrame, SparkSession
 
@@ -123,6 +124,14 @@ class Written:
     plan: str
 
 
+class LayerObserver(Protocol):
+    """Told about each group's audits (before any write) and each table written."""
+
+    def audited(self, build: Build) -> None: ...
+
+    def wrote(self, written: Written) -> None: ...
+
+
 class Blocked(RuntimeError):
     """A blocking audit failed; nothing of the group was written."""
 
@@ -150,12 +159,19 @@ def write_table(ctx: JobContext, table: str, df: DataFrame) -> Written:
     )
 
 
-def run_layer(ctx: JobContext, layer: str, tables: Sequence[str] | None = None) -> list[Written]:
+def run_layer(
+    ctx: JobContext,
+    layer: str,
+    tables: Sequence[str] | None = None,
+    observer: LayerObserver | None = None,
+) -> list[Written]:
     """Build, audit and write every group of ``layer`` (or the groups holding ``tables``)."""
     groups = [g for g in LAYERS[layer] if not tables or set(g.tables) & set(tables)]
     written: list[Written] = []
     for group in groups:
         build = group.build(ctx)
+        if observer:
+            observer.audited(build)
         failures = build.blocking_failures()
         if failures:
             build.release()
@@ -164,7 +180,10 @@ def run_layer(ctx: JobContext, layer: str, tables: Sequence[str] | None = None) 
                 "kept):\n  " + "\n  ".join(failures)
             )
         try:
-            written += [write_table(ctx, t, df) for t, df in build.outputs.items()]
+            for table, df in build.outputs.items():
+                written.append(write_table(ctx, table, df))
+                if observer:
+                    observer.wrote(written[-1])
         finally:
             build.release()
     return written
@@ -195,7 +214,9 @@ def build_parser(layer: str) -> argparse.ArgumentParser:
     return parser
 
 
-def main(layer: str, argv: Sequence[str] | None = None) -> int:
+def main(
+    layer: str, argv: Sequence[str] | None = None, observer: LayerObserver | None = None
+) -> int:
     """Run ``layer`` as a spark-submit job; returns the process exit code."""
     args = build_parser(layer).parse_args(argv)
     known = {t for g in LAYERS[layer] for t in g.tables}
@@ -223,7 +244,7 @@ def main(layer: str, argv: Sequence[str] | None = None) -> int:
         flush=True,
     )
     try:
-        written = run_layer(ctx, layer, tables)
+        written = run_layer(ctx, layer, tables, observer)
     except (Blocked, FileNotFoundError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -47,6 +47,11 @@ class SparkSettings(_Strict):
     driver_memory: str = Field(pattern=r"^\d+[gmk]$")
     shuffle_partitions: int = Field(ge=1, le=10_000)
     ui_enabled: bool
+    runner: Literal["in_process", "pipes_subprocess", "pipes_emr", "pipes_emr_serverless"] = Field(
+        default="in_process",
+        description="Where Dagster runs the Spark assets: in its own process, or out of "
+        "process through Dagster Pipes (spark-submit here, an EMR cluster, EMR Serverless).",
+    )
     history_url: str | None = Field(
         default="http://127.0.0.1:18080",
         description="Spark history server that reads event_log; links in metadata point here.",
@@ -99,6 +104,12 @@ class EmrSettings(_Strict):
     provided_jars: list[str] = Field(
         default_factory=list, description="Jars already on the cluster image, by path."
     )
+    # A transient cluster per run (Dagster's PipesEMRClient): what run-job-flow creates.
+    release_label: str = Field(default="emr-7.5.0", pattern=r"^emr-7\.\d+\.\d+$")
+    instance_type: str = "m6g.xlarge"
+    core_instances: int = Field(default=2, ge=1)
+    service_role: str | None = None
+    instance_profile: str | None = None
 
 
 class PipelineSettings(_Strict):

@@ -33,14 +33,21 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from jobs.session import REDACTION_REGEX, jars_dir, resolved_jar_paths, s3a_conf  # noqa: E402
-from jobs.settings import EmrSettings, Settings, lakehouse_root, load_settings  # noqa: E402
+from jobs.settings import Settings, lakehouse_root, load_settings  # noqa: E402
+from jobs.submission import (  # noqa: E402
+    DIST,
+    JOBS,
+    PIPES_ENTRY,
+    VENV_ARCHIVE,
+    SubmissionError,
+    emr_serverless_request,
+    emr_settings,
+    emr_step_request,
+    local_command,
+    local_environment,
+)
 
-JOBS = ("bronze", "silver", "gold")
 CODE_PACKAGES = ("jobs", "expectations")  # what the entry points import
-DIST = REPO / "dist"
-VENV_ARCHIVE = "pyspark_venv.tar.gz"
-PYTHON_IN_ARCHIVE = "./environment/bin/python"
-EMR_ENV = {"LAKEHOUSE_CONF_DIR": ".", "LAKEHOUSE_ROOT": "/tmp/lakehouse"}  # conf via --files
 
 
 # ---------------------------------------------------------------- package
@@ -96,10 +103,11 @@ def package(dist: Path, code_only: bool, settings: Settings) -> dict[str, Any]:
     """Build everything a cluster needs into ``dist``; returns the manifest."""
     dist.mkdir(parents=True, exist_ok=True)
     files = [build_code_zip(dist / "code.zip")]
-    for job in JOBS:
-        entry = dist / "jobs" / f"{job}_job.py"
+    scripts = [REPO / "jobs" / f"{job}_job.py" for job in JOBS]
+    for script in [*scripts, REPO / "spark-submit" / PIPES_ENTRY]:
+        entry = dist / "jobs" / script.name
         entry.parent.mkdir(exist_ok=True)
-        shutil.copy(REPO / "jobs" / f"{job}_job.py", entry)
+        shutil.copy(script, entry)
         files.append(entry)
     for conf in sorted([*(REPO / "conf").glob("*.toml"), REPO / "conf" / "pom.xml"]):
         (dist / "conf").mkdir(exist_ok=True)
@@ -120,111 +128,6 @@ def job_arguments(args: argparse.Namespace, env: str) -> list[str]:
     return ["--env", env, "--start", args.start, "--end", args.end, *args.job_args]
 
 
-def local_command(settings: Settings, job: str, job_args: list[str], packaged: bool) -> list[str]:
-    """``spark-submit`` on this machine with the pinned jars and the project's interpreter."""
-    spark_submit = Path(sys.executable).parent / "spark-submit"
-    command = [
-        str(spark_submit),
-        "--master", settings.spark.master,
-        "--driver-memory", settings.spark.driver_memory,
-        "--name", f"flights-lakehouse[{settings.env}] {job}_job",
-        "--jars", ",".join(str(p) for p in resolved_jar_paths()),
-        "--conf", f"spark.ui.enabled={str(settings.spark.ui_enabled).lower()}",
-    ]  # fmt: skip
-    if packaged:
-        command += ["--py-files", str(DIST / "code.zip"), str(DIST / "jobs" / f"{job}_job.py")]
-    else:
-        command.append(str(REPO / "jobs" / f"{job}_job.py"))
-    return command + job_args
-
-
-def local_environment(packaged: bool) -> dict[str, str]:
-    env = {**os.environ, "PYSPARK_PYTHON": sys.executable, "PYSPARK_DRIVER_PYTHON": sys.executable}
-    if not packaged:  # run from the checkout; a packaged run proves the zip is complete
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
-        return env
-    # Like EMR: code from the zip, settings from the shipped conf folder; the checkout's
-    # jars and lakehouse root stay where they are.
-    env.pop("PYTHONPATH", None)
-    env.setdefault("LAKEHOUSE_CONF_DIR", str(DIST / "conf"))
-    env.setdefault("LAKEHOUSE_JARS_DIR", str(jars_dir()))
-    env.setdefault("LAKEHOUSE_ROOT", str(lakehouse_root()))
-    return env
-
-
-def _emr(settings: Settings) -> EmrSettings:
-    if settings.emr is None:
-        raise SystemExit(f"error: {settings.source} has no [emr] section: EMR targets need one")
-    return settings.emr
-
-
-def cluster_submit_parameters(settings: Settings, job: str, serverless: bool) -> list[str]:
-    """spark-submit options for EMR: packed venv, code zip, conf file, jars, environment."""
-    emr = _emr(settings)
-    code = emr.code_uri.rstrip("/")
-    jars = [f"{code}/jars/{name}" for name in emr.ship_jars] + list(emr.provided_jars)
-    driver_env = "spark.emr-serverless.driverEnv" if serverless else "spark.yarn.appMasterEnv"
-    confs = {
-        "spark.app.name": f"flights-lakehouse[{settings.env}] {job}_job",
-        "spark.archives": f"{code}/{VENV_ARCHIVE}#environment",
-        f"{driver_env}.PYSPARK_PYTHON": PYTHON_IN_ARCHIVE,
-        "spark.executorEnv.PYSPARK_PYTHON": PYTHON_IN_ARCHIVE,
-        **{f"{driver_env}.{k}": v for k, v in {**EMR_ENV, "LAKEHOUSE_ENV": settings.env}.items()},
-        "spark.driver.memory": settings.spark.driver_memory,
-        "spark.eventLog.enabled": "true",
-        "spark.eventLog.dir": settings.storage.event_log,
-    }
-    params = [] if serverless else ["--deploy-mode", "cluster"]
-    params += ["--py-files", f"{code}/code.zip", "--files", f"{code}/conf/{settings.env}.toml"]
-    params += ["--jars", ",".join(jars)]
-    for key, value in confs.items():
-        params += ["--conf", f"{key}={value}"]
-    return params
-
-
-def emr_step_request(settings: Settings, job: str, job_args: list[str]) -> dict[str, Any]:
-    """The ``emr.add_job_flow_steps`` request running the job as a spark-submit step."""
-    emr = _emr(settings)
-    if not emr.cluster_id:
-        raise SystemExit("error: [emr] cluster_id is not set (or pass --cluster-id)")
-    entry = f"{emr.code_uri.rstrip('/')}/jobs/{job}_job.py"
-    args = ["spark-submit", *cluster_submit_parameters(settings, job, False), entry, *job_args]
-    return {
-        "JobFlowId": emr.cluster_id,
-        "Steps": [
-            {
-                "Name": f"flights-lakehouse {job}_job {' '.join(job_args[2:6])}",
-                "ActionOnFailure": "CONTINUE",
-                "HadoopJarStep": {"Jar": "command-runner.jar", "Args": args},
-            }
-        ],
-    }
-
-
-def emr_serverless_request(settings: Settings, job: str, job_args: list[str]) -> dict[str, Any]:
-    """The ``emr-serverless.start_job_run`` request for the job."""
-    emr = _emr(settings)
-    if not (emr.application_id and emr.execution_role_arn):
-        raise SystemExit("error: [emr] application_id and execution_role_arn must be set")
-    request: dict[str, Any] = {
-        "applicationId": emr.application_id,
-        "executionRoleArn": emr.execution_role_arn,
-        "name": f"flights-lakehouse {job}_job {' '.join(job_args[2:6])}",
-        "jobDriver": {
-            "sparkSubmit": {
-                "entryPoint": f"{emr.code_uri.rstrip('/')}/jobs/{job}_job.py",
-                "entryPointArguments": job_args,
-                "sparkSubmitParameters": shlex.join(cluster_submit_parameters(settings, job, True)),
-            }
-        },
-    }
-    if emr.log_uri:
-        request["configurationOverrides"] = {
-            "monitoringConfiguration": {"s3MonitoringConfiguration": {"logUri": emr.log_uri}}
-        }
-    return request
-
-
 def upload_package(settings: Settings, dist: Path) -> None:
     """Copy ``dist`` (built by ``package``) to ``[emr] code_uri``."""
     import boto3
@@ -234,8 +137,8 @@ def upload_package(settings: Settings, dist: Path) -> None:
     manifest = dist / "manifest.json"
     if not manifest.is_file():
         raise SystemExit(f"error: no package in {dist}: run spark-submit/package first")
-    bucket, prefix = split_uri(_emr(settings).code_uri)
-    client = boto3.client("s3", region_name=_emr(settings).region)
+    bucket, prefix = split_uri(emr_settings(settings).code_uri)
+    client = boto3.client("s3", region_name=emr_settings(settings).region)
     for name in [*json.loads(manifest.read_text()), "manifest.json"]:
         client.upload_file(str(dist / name), bucket, f"{prefix.rstrip('/')}/{name}")
         print(f"uploaded {name} to s3://{bucket}/{prefix.rstrip('/')}/{name}")
@@ -244,7 +147,7 @@ def upload_package(settings: Settings, dist: Path) -> None:
 def wait_for_step(settings: Settings, cluster_id: str, step_id: str) -> int:
     import boto3
 
-    client = boto3.client("emr", region_name=_emr(settings).region)
+    client = boto3.client("emr", region_name=emr_settings(settings).region)
     while True:
         state = client.describe_step(ClusterId=cluster_id, StepId=step_id)["Step"]["Status"]
         if state["State"] in ("COMPLETED", "CANCELLED", "FAILED", "INTERRUPTED"):
@@ -256,7 +159,7 @@ def wait_for_step(settings: Settings, cluster_id: str, step_id: str) -> int:
 def wait_for_job_run(settings: Settings, application_id: str, run_id: str) -> int:
     import boto3
 
-    client = boto3.client("emr-serverless", region_name=_emr(settings).region)
+    client = boto3.client("emr-serverless", region_name=emr_settings(settings).region)
     while True:
         run = client.get_job_run(applicationId=application_id, jobRunId=run_id)["jobRun"]
         if run["state"] in ("SUCCESS", "FAILED", "CANCELLED"):
@@ -273,7 +176,7 @@ def submit(args: argparse.Namespace) -> int:
     settings = load_settings(args.env)
     job_args = job_arguments(args, settings.env)
     if args.target == "local":
-        command = local_command(settings, args.job, job_args, args.packaged)
+        command = local_command(settings, args.job, job_args, args.packaged, args.pipes)
         if args.dry_run:
             print(shlex.join(command))
             return 0
@@ -297,20 +200,21 @@ def submit(args: argparse.Namespace) -> int:
             }
         )
     serverless = args.target == "emr-serverless"
-    request = (
-        emr_serverless_request(settings, args.job, job_args)
-        if serverless
-        else emr_step_request(settings, args.job, job_args)
-    )
+    try:
+        build = emr_serverless_request if serverless else emr_step_request
+        request = build(settings, args.job, job_args, args.pipes)
+    except SubmissionError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     if args.dry_run:
         api = "emr-serverless start-job-run" if serverless else "emr add-job-flow-steps"
-        print(f"# {api} (region {_emr(settings).region})")
+        print(f"# {api} (region {emr_settings(settings).region})")
         print(json.dumps(request, indent=2))
         return 0
     import boto3
 
     upload_package(settings, DIST)
-    region = _emr(settings).region
+    region = emr_settings(settings).region
     print(event_log_hint(settings))
     if serverless:
         run = boto3.client("emr-serverless", region_name=region).start_job_run(**request)
@@ -408,6 +312,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--dry-run", action="store_true", help="print the command or request only")
     run.add_argument("--packaged", action="store_true", help="local: run dist/ like EMR does")
     run.add_argument("--wait", action="store_true", help="EMR: wait and exit with its result")
+    run.add_argument(
+        "--pipes", action="store_true", help="report to Dagster (what the Pipes assets run)"
+    )
     run.add_argument("--cluster-id", help="EMR cluster (default [emr] cluster_id)")
     run.add_argument("--application-id", help="EMR Serverless app (default [emr] application_id)")
     run.epilog = "Options after -- go to the job unchanged, e.g. -- --tables silver/flights"

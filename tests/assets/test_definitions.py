@@ -74,3 +74,26 @@ def test_gated_assets_declare_blocking_and_warning_checks():
         key.asset_key.to_user_string() for key in defs.resolve_asset_graph().asset_check_keys
     }
     assert {"bronze/flights", "silver/flights", "gold/route_daily", "silver/planes"} <= checked
+
+
+def test_prod_runs_the_same_graph_through_pipes():
+    from dagster import AssetsDefinition, Definitions
+
+    from assets.definitions import assets_for
+    from assets.landing import landing_specs
+    from assets.resources import build_resources
+
+    def graph(env: str):
+        assets = [*landing_specs, *assets_for(env)]
+        return Definitions(assets=assets, resources=build_resources(env)).resolve_asset_graph()
+
+    local, prod = graph("local"), graph("prod")
+    assert set(local.get_all_asset_keys()) == set(prod.get_all_asset_keys())
+    for key in local.get_all_asset_keys():
+        mine, theirs = local.get(key), prod.get(key)
+        assert mine.parent_keys == theirs.parent_keys, key
+        assert (mine.partitions_def is None) == (theirs.partitions_def is None), key
+    checks = {str(k) for k in local.asset_check_keys}
+    assert checks == {str(k) for k in prod.asset_check_keys}
+    pipes = [a for a in assets_for("prod") if isinstance(a, AssetsDefinition)]
+    assert any("spark_pipes" in a.required_resource_keys for a in pipes)

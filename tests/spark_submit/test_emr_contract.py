@@ -79,3 +79,23 @@ def test_a_cluster_id_on_the_command_line_wins(wrappers, capsys):
     argv = ["submit", "gold", "--env", "prod", "--start", "2013-01-01", "--end", "2013-01-02"]
     assert wrappers.main([*argv, "--target", "emr", "--cluster-id", "j-OTHER", "--dry-run"]) == 0
     assert json.loads(capsys.readouterr().out.split("\n", 1)[1])["JobFlowId"] == "j-OTHER"
+
+
+def test_a_transient_cluster_request_is_valid_for_the_emr_api(prod):
+    from jobs.submission import emr_run_job_flow_request
+
+    request = emr_run_job_flow_request(prod, "silver", ARGS, pipes=True)
+    assert request["ReleaseLabel"].startswith("emr-7.")
+    assert request["Steps"][0]["ActionOnFailure"] == "TERMINATE_CLUSTER"
+    client = boto3.client("emr", region_name="us-east-1")
+    with Stubber(client) as stub:
+        stub.add_response("run_job_flow", {"JobFlowId": "j-1"}, request)
+        assert client.run_job_flow(**request)["JobFlowId"] == "j-1"
+
+
+def test_pipes_runs_go_through_the_pipes_entry_point_with_the_layer_first(prod):
+    from jobs.submission import emr_serverless_request
+
+    driver = emr_serverless_request(prod, "gold", ARGS, pipes=True)["jobDriver"]["sparkSubmit"]
+    assert driver["entryPoint"] == f"{prod.emr.code_uri}/jobs/pipes_job.py"
+    assert driver["entryPointArguments"] == ["gold", *ARGS]
