@@ -9,7 +9,6 @@ builds, audits and writes as the in-process assets and reports each table and ch
 back, with row counts, Delta versions and the Spark application id as metadata.
 """
 
-
 import datetime as dt
 from collections.abc import Iterator, Sequence
 from typing import Any
