@@ -17,18 +17,6 @@ from pathlib import Path
 
 from jobs.settings import REPO_ROOT, Settings, SettingsError, load_settings
 
-DAILY_TABLES = {
-    "bronze/flights": "flight_date",
-    "bronze/weather": "weather_date",
-    "silver/flights": "flight_date",
-    "silver/weather": "weather_date",
-    "quarantine/flights": "flight_date",
-    "quarantine/weather": "weather_date",
-    "gold/route_daily": "flight_date",
-    "gold/flight_features": "flight_date",
-}
-DIMENSION_TABLES = ("silver/planes", "silver/airports", "silver/airlines")
-
 
 def _date(text: str) -> dt.date:
     try:
@@ -135,12 +123,14 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
     from jobs import delta_io
+    from jobs.builds import DATE_COLUMNS
+    from jobs.dimensions import DIMENSION_KEYS
     from jobs.session import build_spark_session
 
     spark = build_spark_session(settings, f"flights-lakehouse[{settings.env}] status")
     header = f"{'table':22} {'version':>7} {'rows':>10} {'dates':>5}  {'range':23} updated"
     print(header)
-    tables = {**DAILY_TABLES, **dict.fromkeys(DIMENSION_TABLES)}
+    tables = {**DATE_COLUMNS, **{f"silver/{name}": None for name in DIMENSION_KEYS}}
     for table, date_column in tables.items():
         path = settings.table_uri(*table.split("/"))
         if not delta_io.is_table(spark, path):
