@@ -18,7 +18,7 @@ from jobs.session import jars_dir, resolved_jar_paths
 from jobs.settings import REPO_ROOT, EmrSettings, Settings, lakehouse_root
 
 JOBS = ("bronze", "silver", "gold")
-DIST = REPO_ROOT / "dist"
+DIST = REPO_ROOT / "dist"  # spark-submit/package output (--dist to change)
 VENV_ARCHIVE = "pyspark_venv.tar.gz"
 PYTHON_IN_ARCHIVE = "./environment/bin/python"
 EMR_ENV = {"LAKEHOUSE_CONF_DIR": ".", "LAKEHOUSE_ROOT": "/tmp/lakehouse"}  # conf via --files
@@ -38,7 +38,12 @@ def packaged_name(script: str) -> str:
 
 
 def local_command(
-    settings: Settings, job: str, job_args: list[str], packaged: bool, pipes: bool = False
+    settings: Settings,
+    job: str,
+    job_args: list[str],
+    packaged: bool,
+    pipes: bool = False,
+    dist: Path = DIST,
 ) -> list[str]:
     """``spark-submit`` on this machine with the pinned jars and the project's interpreter."""
     spark_submit = Path(sys.executable).parent / "spark-submit"
@@ -52,13 +57,13 @@ def local_command(
     ]  # fmt: skip
     script, leading = entry_point(job, pipes)
     if packaged:
-        command += ["--py-files", str(DIST / "code.zip"), str(DIST / packaged_name(script))]
+        command += ["--py-files", str(dist / "code.zip"), str(dist / packaged_name(script))]
     else:
         command.append(str(REPO_ROOT / script))
     return command + leading + job_args
 
 
-def local_environment(packaged: bool) -> dict[str, str]:
+def local_environment(packaged: bool, dist: Path = DIST) -> dict[str, str]:
     """The environment of a local spark-submit: this interpreter for driver and workers."""
     env = {**os.environ, "PYSPARK_PYTHON": sys.executable, "PYSPARK_DRIVER_PYTHON": sys.executable}
     if not packaged:  # run from the checkout; a packaged run proves the zip is complete
@@ -67,7 +72,7 @@ def local_environment(packaged: bool) -> dict[str, str]:
     # Like EMR: code from the zip, settings from the shipped conf folder; the checkout's
     # jars and lakehouse root stay where they are.
     env.pop("PYTHONPATH", None)
-    env.setdefault("LAKEHOUSE_CONF_DIR", str(DIST / "conf"))
+    env.setdefault("LAKEHOUSE_CONF_DIR", str(dist / "conf"))
     env.setdefault("LAKEHOUSE_JARS_DIR", str(jars_dir()))
     env.setdefault("LAKEHOUSE_ROOT", str(lakehouse_root()))
     return env

@@ -176,14 +176,15 @@ def submit(args: argparse.Namespace) -> int:
     settings = load_settings(args.env)
     job_args = job_arguments(args, settings.env)
     if args.target == "local":
-        command = local_command(settings, args.job, job_args, args.packaged, args.pipes)
+        command = local_command(settings, args.job, job_args, args.packaged, args.pipes, args.dist)
         if args.dry_run:
             print(shlex.join(command))
             return 0
         print(
             f"event log: {settings.storage.event_log} (spark-submit/history --env {settings.env})"
         )
-        return subprocess.run(command, env=local_environment(args.packaged)).returncode
+        env = local_environment(args.packaged, args.dist)
+        return subprocess.run(command, env=env).returncode
     if settings.emr and (args.cluster_id or args.application_id):
         settings = settings.model_copy(
             update={
@@ -213,7 +214,7 @@ def submit(args: argparse.Namespace) -> int:
         return 0
     import boto3
 
-    upload_package(settings, DIST)
+    upload_package(settings, args.dist)
     region = emr_settings(settings).region
     print(event_log_hint(settings))
     if serverless:
@@ -303,6 +304,7 @@ def build_parser() -> argparse.ArgumentParser:
     pkg = sub.add_parser("package", help="build dist/: code zip, entry points, conf, jars, venv")
     pkg.add_argument("--env", default=None, help="profile whose [emr] ship_jars to include")
     pkg.add_argument("--code-only", action="store_true", help="skip the packed virtualenv")
+    pkg.add_argument("--dist", type=Path, default=DIST, help="output folder (default dist/)")
     run = sub.add_parser("submit", help="run a job locally or on EMR")
     run.add_argument("job", choices=JOBS)
     run.add_argument("--env", default=None, help="settings profile (LAKEHOUSE_ENV)")
@@ -311,6 +313,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--target", choices=["local", "emr", "emr-serverless"], default="local")
     run.add_argument("--dry-run", action="store_true", help="print the command or request only")
     run.add_argument("--packaged", action="store_true", help="local: run dist/ like EMR does")
+    run.add_argument("--dist", type=Path, default=DIST, help="package folder (default dist/)")
     run.add_argument("--wait", action="store_true", help="EMR: wait and exit with its result")
     run.add_argument(
         "--pipes", action="store_true", help="report to Dagster (what the Pipes assets run)"
@@ -333,11 +336,11 @@ def main(argv: list[str] | None = None) -> int:
     args.job_args = job_args
     if args.command == "package":
         settings = load_settings(args.env)
-        manifest = package(DIST, args.code_only, settings)
+        manifest = package(args.dist, args.code_only, settings)
         for name in sorted(manifest):
-            size = (DIST / name).stat().st_size
+            size = (args.dist / name).stat().st_size
             print(f"  {name:40} {size / 1e6:8.1f} MB")
-        print(f"packaged into {DIST}; spark-submit/submit --target emr uploads it")
+        print(f"packaged into {args.dist}; spark-submit/submit --target emr uploads it")
         return 0
     if args.command == "submit":
         return submit(args)

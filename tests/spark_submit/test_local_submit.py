@@ -48,15 +48,11 @@ def submitted(tmp_path_factory):
     """bronze from the checkout, then silver from the packaged code zip, as EMR runs it."""
     root = tmp_path_factory.mktemp("submit-root")
     landing.land(root / "landing", START, END)
-    assert wrapper("package", ["--code-only"], root).returncode == 0
+    dist = ["--dist", str(root / "dist")]
+    assert wrapper("package", ["--code-only", *dist], root).returncode == 0
     runs = [wrapper("submit", ["bronze", *RANGE], root)]
-    runs.append(
-        wrapper(
-            "submit",
-            ["silver", *RANGE, "--packaged", "--", "--report", str(root / "silver.json")],
-            root,
-        )
-    )
+    report = ["--", "--report", str(root / "silver.json")]
+    runs.append(wrapper("submit", ["silver", *RANGE, "--packaged", *dist, *report], root))
     for run in runs:
         assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     return root, runs
