@@ -71,10 +71,24 @@ def ensure_bucket(s3: S3Settings, bucket: str, client: Any | None = None) -> boo
 
 
 def ensure_buckets(settings: Settings) -> list[str]:
-    """Ensure the buckets of the tables, landing and event-log locations; returns those created."""
+    """Ensure the buckets of the tables, landing and event-log locations, and the event-log
+    folder (Spark refuses to start when it is missing); returns the buckets created."""
     locations = (settings.storage.tables, settings.storage.landing, settings.storage.event_log)
     buckets = sorted({split_uri(uri)[0] for uri in locations if is_object_uri(uri)})
     if not buckets:
         return []
     client = s3_client(settings.s3)
-    return [bucket for bucket in buckets if ensure_bucket(settings.s3, bucket, client)]
+    created = [bucket for bucket in buckets if ensure_bucket(settings.s3, bucket, client)]
+    if is_object_uri(settings.storage.event_log):
+        ensure_folder(settings.storage.event_log, client)
+    return created
+
+
+def ensure_folder(uri: str, client: Any) -> None:
+    """Make ``uri`` a folder for S3A: an empty ``<prefix>/`` marker object, unless it has
+    objects already."""
+    bucket, prefix = split_uri(uri)
+    prefix = prefix.rstrip("/") + "/"
+    listed = client.list_objects_v2(Bucket=bucket, Prefix=prefix, MaxKeys=1)
+    if not listed.get("KeyCount"):
+        client.put_object(Bucket=bucket, Key=prefix, Body=b"")

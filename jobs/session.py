@@ -140,6 +140,10 @@ def build_spark_session(settings: Settings, app_name: str) -> SparkSession:
     event_log = settings.storage.event_log
     if "://" not in event_log:
         Path(event_log).mkdir(parents=True, exist_ok=True)
+    elif event_log.startswith(("s3a://", "s3://")) and settings.s3.create_buckets:
+        from jobs.objectstore import ensure_buckets  # boto3 only where object storage is used
+
+        ensure_buckets(settings)
     builder = SparkSession.builder
     for key, value in conf.items():
         builder = builder.config(key, value)

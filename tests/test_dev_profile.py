@@ -8,9 +8,12 @@ tables through S3A, and must hold the same rows.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
+import socket
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -20,8 +23,9 @@ from pyspark.sql import functions as F
 
 from assets.cli import main
 from jobs import delta_io
+from jobs.objectstore import s3_client, split_uri
 from jobs.session import build_spark_session
-from jobs.settings import Settings, load_settings
+from jobs.settings import REPO_ROOT, Settings, load_settings
 from tests.reference import comparable
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e, pytest.mark.postgres]
@@ -52,6 +56,12 @@ def dev_environment(root: Path, minio_endpoint: str, pg_port: int, pg_password: 
         "LAKEHOUSE_WAREHOUSE_PASSWORD": pg_password,
         "DAGSTER_HOME": str(root / "dagster"),
     }
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 def lakehouse(args: list[str], env: dict) -> str:
@@ -120,15 +130,52 @@ def test_the_dev_warehouse_is_postgres_with_the_gold_rows(dev_run, postgres_serv
     assert row[0] == silver.where(F.col("flight_date").between(START, END)).count()
 
 
+def event_logs(settings: Settings) -> dict[str, bytes]:
+    """The Spark event logs of the dev bucket, by key."""
+    client = s3_client(settings.s3)
+    bucket, prefix = split_uri(settings.storage.event_log)
+    pages = client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix + "/")
+    keys = [o["Key"] for page in pages for o in page.get("Contents", []) if o["Size"]]
+    return {key: client.get_object(Bucket=bucket, Key=key)["Body"].read() for key in keys}
+
+
+def test_spark_event_logs_go_to_the_bucket(dev_run):
+    settings, _, _ = dev_run
+    logs = event_logs(settings)
+    assert logs and all(b"SparkListenerApplicationStart" in body for body in logs.values())
+
+
 def test_the_s3_secret_is_written_nowhere(dev_run):
     """Logs, Spark event logs, Dagster's event storage (metadata) and quality reports."""
-    _, root, output = dev_run
+    settings, root, output = dev_run
     secret = os.environ["AWS_SECRET_ACCESS_KEY"]
     assert secret.startswith("canary-")
     assert secret not in output
     scanned = 0
     for path in root.rglob("*"):
-        if path.is_file() and "minio" not in path.parts:
+        if path.is_file():
             assert secret.encode() not in path.read_bytes(), path
             scanned += 1
-    assert any((root / "spark-events").iterdir()) and scanned > 10
+    logs = event_logs(settings)
+    for key, body in logs.items():
+        assert secret.encode() not in body, key
+    assert logs and scanned > 10
+
+
+def test_the_history_server_reads_the_event_logs_from_the_bucket(dev_run, minio_server):
+    _, root, _ = dev_run
+    env = {**os.environ, "LAKEHOUSE_ROOT": str(root), "LAKEHOUSE_ENV": "dev"}
+    env["LAKEHOUSE__S3__ENDPOINT"] = minio_server.endpoint
+    history = [str(REPO_ROOT / "spark-submit" / "history"), "--env", "dev"]
+    port = str(free_port())
+    started = subprocess.run([*history, "--background", "--port", port], env=env, text=True,
+                             capture_output=True, timeout=300)  # fmt: skip
+    try:
+        assert started.returncode == 0, started.stdout + started.stderr
+        assert "reading s3a://lakehouse-dev/spark-events" in started.stdout
+        url = f"http://127.0.0.1:{port}/api/v1/applications"
+        with urllib.request.urlopen(url, timeout=10) as response:
+            names = {app["name"] for app in json.load(response)}
+        assert any(name.startswith("flights-lakehouse[dev]") for name in names), names
+    finally:
+        subprocess.run([*history, "--stop"], env=env, timeout=60)
