@@ -173,33 +173,25 @@ def event_log_hint(settings: Settings) -> str:
 
 
 def submit(args: argparse.Namespace) -> int:
-    settings = load_settings(args.env)
+    # Command-line choices go through the settings loader's overrides, like any setting.
+    overrides = {
+        f"LAKEHOUSE__EMR__{name.upper()}": value
+        for name, value in (
+            ("cluster_id", args.cluster_id),
+            ("application_id", args.application_id),
+        )
+        if value
+    }
+    settings = load_settings(args.env, {**os.environ, **overrides})
     job_args = job_arguments(args, settings.env)
     if args.target == "local":
         command = local_command(settings, args.job, job_args, args.packaged, args.pipes, args.dist)
         if args.dry_run:
             print(shlex.join(command))
             return 0
-        print(
-            f"event log: {settings.storage.event_log} (spark-submit/history --env {settings.env})"
-        )
+        print(event_log_hint(settings))
         env = local_environment(args.packaged, args.dist)
         return subprocess.run(command, env=env).returncode
-    if settings.emr and (args.cluster_id or args.application_id):
-        settings = settings.model_copy(
-            update={
-                "emr": settings.emr.model_copy(
-                    update={
-                        k: v
-                        for k, v in (
-                            ("cluster_id", args.cluster_id),
-                            ("application_id", args.application_id),
-                        )
-                        if v
-                    }
-                )
-            }
-        )
     serverless = args.target == "emr-serverless"
     try:
         build = emr_serverless_request if serverless else emr_step_request
