@@ -69,8 +69,9 @@ def postgres_server() -> Iterator[tuple[pgserver.PgServer, str]]:
 
 @pytest.fixture(scope="session")
 def minio_server() -> Iterator[minio.MinioServer]:
-    """A real MinIO server on 127.0.0.1 with the test credentials, once per test process."""
-    directory = Path(tempfile.mkdtemp(prefix="lakehouse-minio-"))
+    """A real MinIO server on 127.0.0.1 with the test credentials, once per test process;
+    its data lives under the test lakehouse root."""
+    directory = _ROOT / "minio"
     server = minio.start(
         directory,
         _free_port(),
