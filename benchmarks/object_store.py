@@ -14,7 +14,6 @@ import argparse
 import datetime as dt
 import os
 import secrets
-import socket
 import subprocess
 import sys
 import tempfile
@@ -23,12 +22,6 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-
-
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _submit(job: str, start: dt.date, end: dt.date, env: dict[str, str]) -> float:
@@ -43,6 +36,8 @@ def _submit(job: str, start: dt.date, end: dt.date, env: dict[str, str]) -> floa
 
 
 def main() -> None:
+    from devservers import free_port
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--start", type=dt.date.fromisoformat, default=dt.date(2013, 6, 1))
     parser.add_argument("--end", type=dt.date.fromisoformat, default=dt.date(2013, 6, 30))
@@ -55,7 +50,7 @@ def main() -> None:
 
     work = Path(tempfile.mkdtemp(prefix="lakehouse-bench-s3-"))
     key, secret = "bench", secrets.token_hex(16)
-    server = minio.start(work / "minio", _port(), key, secret)
+    server = minio.start(work / "minio", free_port(), key, secret)
     base = {
         **os.environ,
         "AWS_ACCESS_KEY_ID": key,

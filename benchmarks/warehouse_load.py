@@ -15,19 +15,14 @@ import argparse
 import datetime as dt
 import os
 import secrets
-import socket
 import tempfile
 import time
 from pathlib import Path
 
 
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def main() -> None:
+    from devservers import free_port
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--root", type=Path, required=True)
     parser.add_argument("--start", type=dt.date.fromisoformat, default=dt.date(2013, 1, 1))
@@ -56,7 +51,7 @@ def main() -> None:
     password = secrets.token_urlsafe(12)
     os.environ["BENCH_PG_PASSWORD"] = password
     folder = Path(tempfile.mkdtemp(prefix="lakehouse-bench-pg-"))
-    server = pgserver.start(folder, _port(), password)
+    server = pgserver.start(folder, free_port(), password)
     try:
         target = PostgresWarehouse(
             "127.0.0.1", server.port, server.database, server.user, "BENCH_PG_PASSWORD", "bench"

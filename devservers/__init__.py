@@ -2,3 +2,27 @@
 
 ``postgres`` stands in for Redshift, ``minio`` for S3. Neither is used by ``local`` or ``prod``.
 """
+
+from __future__ import annotations
+
+import argparse
+import socket
+from pathlib import Path
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def server_arguments(
+    module: str, doc: str, default_port: int, argv: list[str] | None
+) -> argparse.Namespace:
+    """``start|stop --dir DIR --port N``: the command line every dev server shares."""
+    parser = argparse.ArgumentParser(prog=f"python -m {module}", description=doc.splitlines()[0])
+    parser.add_argument("action", choices=["start", "stop"])
+    parser.add_argument("--dir", type=Path, required=True, help="folder for data, log and pid")
+    parser.add_argument("--port", type=int, default=default_port)
+    return parser.parse_args(argv)

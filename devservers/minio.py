@@ -12,7 +12,6 @@ S3A and MinIO agree without any key in a file.
 
 from __future__ import annotations
 
-import argparse
 import os
 import signal
 import subprocess
@@ -23,6 +22,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from devservers import server_arguments
 from jobs.settings import REPO_ROOT
 
 KEY_ENV, SECRET_ENV = "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"
@@ -121,13 +121,7 @@ def stop(directory: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m devservers.minio", description=__doc__.splitlines()[0]
-    )
-    parser.add_argument("action", choices=["start", "stop"])
-    parser.add_argument("--dir", type=Path, required=True, help="folder for data, log and pid")
-    parser.add_argument("--port", type=int, default=9000)
-    args = parser.parse_args(argv)
+    args = server_arguments("devservers.minio", __doc__ or "", 9000, argv)
     if args.action == "stop":
         stop(args.dir)
         print(f"stopped MinIO in {args.dir}")

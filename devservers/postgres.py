@@ -10,7 +10,6 @@ system cluster, and stops with ``stop``.
 
 from __future__ import annotations
 
-import argparse
 import glob
 import os
 import shutil
@@ -18,6 +17,8 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+
+from devservers import server_arguments
 
 DEFAULT_PASSWORD_ENV = "LAKEHOUSE_WAREHOUSE_PASSWORD"
 
@@ -134,13 +135,7 @@ def stop(directory: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m devservers.postgres", description=__doc__.splitlines()[0]
-    )
-    parser.add_argument("action", choices=["start", "stop"])
-    parser.add_argument("--dir", type=Path, required=True, help="folder for the cluster")
-    parser.add_argument("--port", type=int, default=55432)
-    args = parser.parse_args(argv)
+    args = server_arguments("devservers.postgres", __doc__ or "", 55432, argv)
     if args.action == "stop":
         stop(args.dir)
         print(f"stopped PostgreSQL in {args.dir}")

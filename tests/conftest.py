@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import secrets
-import socket
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,7 +27,7 @@ os.environ["AWS_SECRET_ACCESS_KEY"] = f"canary-{secrets.token_hex(12)}"
 os.environ.pop("AWS_SESSION_TOKEN", None)
 os.environ["AWS_DEFAULT_REGION"] = "us-east-1"
 
-from devservers import minio  # noqa: E402
+from devservers import free_port, minio  # noqa: E402
 from devservers import postgres as pgserver  # noqa: E402
 from jobs.session import build_spark_session  # noqa: E402
 from jobs.settings import Settings, load_settings  # noqa: E402
@@ -51,18 +50,12 @@ def lakehouse_root(settings: Settings) -> Path:
     return settings.root
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[tuple[pgserver.PgServer, str]]:
     """A real PostgreSQL server on 127.0.0.1 (a throwaway cluster), once per test process."""
     password = secrets.token_urlsafe(16)
     directory = Path(tempfile.mkdtemp(prefix="lakehouse-pg-"))
-    server = pgserver.start(directory, _free_port(), password)
+    server = pgserver.start(directory, free_port(), password)
     yield server, password
     pgserver.stop(directory)
 
@@ -74,7 +67,7 @@ def minio_server() -> Iterator[minio.MinioServer]:
     directory = _ROOT / "minio"
     server = minio.start(
         directory,
-        _free_port(),
+        free_port(),
         os.environ["AWS_ACCESS_KEY_ID"],
         os.environ["AWS_SECRET_ACCESS_KEY"],
     )

@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import socket
 import subprocess
 import sys
 import urllib.request
@@ -22,6 +21,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from assets.cli import main
+from devservers import free_port
 from jobs import delta_io
 from jobs.objectstore import s3_client, split_uri
 from jobs.session import build_spark_session
@@ -56,12 +56,6 @@ def dev_environment(root: Path, minio_endpoint: str, pg_port: int, pg_password: 
         "LAKEHOUSE_WAREHOUSE_PASSWORD": pg_password,
         "DAGSTER_HOME": str(root / "dagster"),
     }
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def lakehouse(args: list[str], env: dict) -> str:

@@ -10,7 +10,6 @@ import datetime as dt
 import json
 import os
 import re
-import socket
 import subprocess
 import urllib.request
 from pathlib import Path
@@ -19,6 +18,7 @@ import pytest
 from chispa import assert_df_equality
 
 from assets.runs import failure_messages, materialize_range
+from devservers import free_port
 from jobs import delta_io, landing
 from jobs.settings import REPO_ROOT
 from tests.reference import comparable
@@ -114,16 +114,10 @@ def test_the_secret_is_not_in_the_job_output(submitted):
     assert all(secret not in run.stdout + run.stderr for run in runs)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def test_the_history_server_lists_the_apps_just_run(submitted):
     root, runs = submitted
     app_ids = [re.search(r"Spark app (local-\d+)", run.stdout).group(1) for run in runs]
-    port = _free_port()
+    port = free_port()
     started = wrapper("history", ["--background", "--port", str(port)], root)
     try:
         assert started.returncode == 0, started.stdout + started.stderr
