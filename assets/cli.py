@@ -84,11 +84,9 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     from dagster import DagsterInstance
 
     from assets.runs import failure_messages, materialize_range
-    from jobs.objectstore import ensure_buckets
 
     start, end = _range(args, settings)
     ensure_dagster_home(settings)
-    ensure_buckets(settings)
     print(f"running {args.select!r} for {start}..{end} on {settings.env} (one Dagster run)")
     began = time.monotonic()
     result = materialize_range(

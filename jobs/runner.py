@@ -233,9 +233,6 @@ def main(
     except SettingsError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    from jobs.objectstore import ensure_buckets
-
-    ensure_buckets(settings)
     spark = build_spark_session(settings, f"flights-lakehouse[{settings.env}] {layer}_job")
     ctx = JobContext(spark, settings, args.start, args.end, args.run_id or str(uuid.uuid4()))
     print(

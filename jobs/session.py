@@ -12,6 +12,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
 
+from pyspark import SparkContext
 from pyspark.sql import DataFrame, SparkSession
 
 from jobs.settings import REPO_ROOT, S3Settings, Settings, conf_dir
@@ -137,13 +138,8 @@ def build_spark_session(settings: Settings, app_name: str) -> SparkSession:
     made (``getOrCreate``); its app name tells what started it.
     """
     conf = spark_conf(settings, app_name)
-    event_log = settings.storage.event_log
-    if "://" not in event_log:
-        Path(event_log).mkdir(parents=True, exist_ok=True)
-    elif event_log.startswith(("s3a://", "s3://")) and settings.s3.create_buckets:
-        from jobs.objectstore import ensure_buckets  # boto3 only where object storage is used
-
-        ensure_buckets(settings)
+    if SparkContext._active_spark_context is None:
+        _prepare_storage(settings)
     builder = SparkSession.builder
     for key, value in conf.items():
         builder = builder.config(key, value)
@@ -151,6 +147,16 @@ def build_spark_session(settings: Settings, app_name: str) -> SparkSession:
     spark.sparkContext.setLogLevel("WARN")
     _apply_hadoop_conf(spark, conf)
     return spark
+
+
+def _prepare_storage(settings: Settings) -> None:
+    """Make the event-log folder and the buckets exist: Spark refuses to start without the
+    first, and a Delta write into a missing bucket fails late. Done once per JVM."""
+    from jobs.objectstore import ensure_buckets  # boto3 is used only for object storage
+
+    if "://" not in settings.storage.event_log:
+        Path(settings.storage.event_log).mkdir(parents=True, exist_ok=True)
+    ensure_buckets(settings)
 
 
 def _apply_hadoop_conf(spark: SparkSession, conf: dict[str, str]) -> None:

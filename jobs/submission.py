@@ -113,6 +113,33 @@ def cluster_submit_parameters(settings: Settings, job: str, serverless: bool) ->
     return params
 
 
+def run_name(job: str, job_args: list[str]) -> str:
+    """How a step or job run is named in the EMR console: the job and its range."""
+    return f"flights-lakehouse {job}_job {' '.join(job_args[2:6])}"
+
+
+def _entry(settings: Settings, job: str, pipes: bool) -> tuple[str, list[str]]:
+    """The packaged entry script's URI under ``[emr] code_uri`` and its first arguments."""
+    script, leading = entry_point(job, pipes)
+    return f"{emr_settings(settings).code_uri.rstrip('/')}/{packaged_name(script)}", leading
+
+
+def _step(
+    settings: Settings, job: str, job_args: list[str], pipes: bool, on_failure: str
+) -> dict[str, Any]:
+    """An EMR step running the job with ``spark-submit --deploy-mode cluster``."""
+    entry, leading = _entry(settings, job, pipes)
+    submit = cluster_submit_parameters(settings, job, False)
+    return {
+        "Name": run_name(job, job_args),
+        "ActionOnFailure": on_failure,
+        "HadoopJarStep": {
+            "Jar": "command-runner.jar",
+            "Args": ["spark-submit", *submit, entry, *leading, *job_args],
+        },
+    }
+
+
 def emr_step_request(
     settings: Settings, job: str, job_args: list[str], pipes: bool = False
 ) -> dict[str, Any]:
@@ -120,25 +147,8 @@ def emr_step_request(
     emr = emr_settings(settings)
     if not emr.cluster_id:
         raise SubmissionError("[emr] cluster_id is not set (or pass --cluster-id)")
-    script, leading = entry_point(job, pipes)
-    entry = f"{emr.code_uri.rstrip('/')}/{packaged_name(script)}"
-    args = [
-        "spark-submit",
-        *cluster_submit_parameters(settings, job, False),
-        entry,
-        *leading,
-        *job_args,
-    ]
-    return {
-        "JobFlowId": emr.cluster_id,
-        "Steps": [
-            {
-                "Name": f"flights-lakehouse {job}_job {' '.join(job_args[2:6])}",
-                "ActionOnFailure": "CONTINUE",
-                "HadoopJarStep": {"Jar": "command-runner.jar", "Args": args},
-            }
-        ],
-    }
+    step = _step(settings, job, job_args, pipes, "CONTINUE")
+    return {"JobFlowId": emr.cluster_id, "Steps": [step]}
 
 
 def emr_serverless_request(
@@ -148,14 +158,14 @@ def emr_serverless_request(
     emr = emr_settings(settings)
     if not (emr.application_id and emr.execution_role_arn):
         raise SubmissionError("[emr] application_id and execution_role_arn must be set")
-    script, leading = entry_point(job, pipes)
+    entry, leading = _entry(settings, job, pipes)
     request: dict[str, Any] = {
         "applicationId": emr.application_id,
         "executionRoleArn": emr.execution_role_arn,
-        "name": f"flights-lakehouse {job}_job {' '.join(job_args[2:6])}",
+        "name": run_name(job, job_args),
         "jobDriver": {
             "sparkSubmit": {
-                "entryPoint": f"{emr.code_uri.rstrip('/')}/{packaged_name(script)}",
+                "entryPoint": entry,
                 "entryPointArguments": [*leading, *job_args],
                 "sparkSubmitParameters": shlex.join(cluster_submit_parameters(settings, job, True)),
             }
@@ -175,13 +185,7 @@ def emr_run_job_flow_request(
     emr = emr_settings(settings)
     if not (emr.service_role and emr.instance_profile):
         raise SubmissionError("[emr] service_role and instance_profile must be set")
-    step = emr_step_request(
-        settings.model_copy(update={"emr": emr.model_copy(update={"cluster_id": "transient"})}),
-        job,
-        job_args,
-        pipes,
-    )["Steps"][0]
-    step["ActionOnFailure"] = "TERMINATE_CLUSTER"
+    step = _step(settings, job, job_args, pipes, "TERMINATE_CLUSTER")
     request: dict[str, Any] = {
         "Name": f"flights-lakehouse {job}_job",
         "ReleaseLabel": emr.release_label,

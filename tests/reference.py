@@ -46,14 +46,15 @@ def counts_by_date(
     return {day: n for day, n in counts.items() if start <= day <= end}
 
 
-def comparable(
-    df: Any, landing_uri: str, date_column: str | None, start: dt.date, end: dt.date
-) -> Any:
-    """A Spark table's rows of ``[start, end]`` without per-run columns (ingestion time, run
-    id), and the source file named relative to the landing root, so that two runs in
-    different roots or environments can be compared row for row."""
+def comparable(df: Any, landing_uri: str, table: str, start: dt.date, end: dt.date) -> Any:
+    """Spark table ``table``'s rows of ``[start, end]`` (a dimension's rows all) without
+    per-run columns (ingestion time, run id), and the source file named relative to the
+    landing root, so that runs in different roots or environments compare row for row."""
     from pyspark.sql import functions as F
 
+    from jobs.builds import DATE_COLUMNS
+
+    date_column = DATE_COLUMNS.get(table)
     if date_column:
         df = df.where(F.col(date_column).between(start, end))
     if "_source_file" in df.columns:
