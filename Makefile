@@ -1,26 +1,46 @@
 # flights-lakehouse: two commands do all set-up on a fresh machine.
 #   make demo  - set up, land 2013, run the whole pipeline on the local profile, show tables
 #   make test  - set up, lint, type-check and run the whole test suite
+#
+# Nothing here relies on what happens to be on PATH beyond the system folders: uv, MinIO
+# and (when the machine has no Go) a Go toolchain are installed into .tools/ (git-ignored),
+# and every program of the project finds them there (devservers/tools.py).
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
+TOOLS := $(CURDIR)/.tools
 UV_VERSION := 0.13.9
-UV := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
+UV := $(TOOLS)/uv-$(UV_VERSION)/bin/uv
 VENV := .venv
 BIN := $(VENV)/bin
 # MinIO (the dev profile's S3), built from the Go module proxy; the pseudo-version is the
 # release the proxy serves as @latest (RELEASE.2026-02-12).
 MINIO_VERSION := v0.0.0-20260212201848-7aac2a2c5b7c
-MINIO := .tools/bin/minio
+MINIO := $(TOOLS)/bin/minio
+# Go builds MinIO: the machine's own (PATH or /usr/local/go) when it is 1.$(GO_MIN_MINOR)+, otherwise this
+# toolchain, fetched as a Go module by Debian's older Go (see the go-toolchain target).
+GO_TOOLCHAIN := 1.24.8
+GO_MIN_MINOR := 24
+GO := $(firstword $(shell for go in $$(command -v go) /usr/local/go/bin/go; do \
+	v=$$(GOTOOLCHAIN=local $$go env GOVERSION 2>/dev/null) || continue; \
+	[ "$$(echo $$v | cut -d. -f2)" -ge $(GO_MIN_MINOR) ] 2>/dev/null && echo $$go; done) \
+	$(TOOLS)/go/bin/go)
 PY_SOURCES := jobs assets expectations warehouse devservers spark-submit tests benchmarks
+# Everything local lives under LAKEHOUSE_ROOT (default .lakehouse in the checkout); the dev
+# servers keep their data there too. Relative roots are taken from the checkout.
 export LAKEHOUSE_ENV ?= local
+# uv uses a Python 3.11 of the machine's; it never downloads one.
+export UV_PYTHON_DOWNLOADS := never
+ROOT := $(abspath $(or $(LAKEHOUSE_ROOT),$(CURDIR)/.lakehouse))
 
-.PHONY: setup tools jars demo test lint typecheck pytest ui status postgres postgres-stop minio minio-bin minio-stop clean-data
+.PHONY: setup tools jars demo test lint typecheck pytest ui status postgres postgres-stop \
+	postgres-reset minio minio-bin minio-stop clean-data
 
 setup: tools $(VENV)/.synced jars
 
-# From Debian when missing: a JDK (Spark's JVM), Maven (jar resolution) and the PostgreSQL
-# server (the dev warehouse, and the warehouse tests' real server). uv from PyPI.
-tools:
+# From Debian when missing: a JDK (Spark's JVM), Maven (jar resolution), the PostgreSQL
+# server (the dev warehouse, and the warehouse tests' real server) and python3-venv (uv's
+# own environment). uv from PyPI into .tools/, never the user's site or PATH.
+tools: $(UV)
 	@missing=""; \
 	command -v java >/dev/null || missing="$$missing default-jdk-headless"; \
 	command -v mvn >/dev/null || missing="$$missing maven"; \
@@ -29,9 +49,17 @@ tools:
 	  echo "installing from Debian:$$missing"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	fi
-	@test -x "$(UV)" || python3 -m pip install --quiet --user "uv==$(UV_VERSION)"
 
-$(VENV)/.synced: pyproject.toml uv.lock
+$(UV):
+	@python3 -c 'import ensurepip' 2>/dev/null || { \
+	  echo "installing from Debian: python3-venv"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null; }
+	rm -rf $(TOOLS)/uv-$(UV_VERSION)
+	python3 -m venv $(TOOLS)/uv-$(UV_VERSION)
+	$(TOOLS)/uv-$(UV_VERSION)/bin/pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
+	mkdir -p $(TOOLS)/bin && ln -sfn ../uv-$(UV_VERSION)/bin/uv $(TOOLS)/bin/uv
+
+$(VENV)/.synced: pyproject.toml uv.lock $(UV)
 	$(UV) sync --frozen --python 3.11
 	@touch $@
 
@@ -43,11 +71,13 @@ jars: .jars/.resolved
 	@touch $@
 
 demo: setup
-	$(BIN)/lakehouse land
-	$(BIN)/lakehouse run
+	$(BIN)/lakehouse land $(DEMO_RANGE)
+	$(BIN)/lakehouse run $(DEMO_RANGE)
 	$(BIN)/lakehouse status
 	@echo
 	@echo "Open the Dagster UI on these runs:  $(BIN)/lakehouse ui   (then http://127.0.0.1:3000)"
+# The whole of 2013 unless DEMO_START/DEMO_END narrow it (the README test runs two days).
+DEMO_RANGE = $(if $(DEMO_START),--start $(DEMO_START)) $(if $(DEMO_END),--end $(DEMO_END))
 
 lint: setup
 	$(BIN)/ruff check $(PY_SOURCES)
@@ -67,26 +97,43 @@ ui: setup
 status: setup
 	$(BIN)/lakehouse status
 
-# The dev profile's warehouse: a throwaway PostgreSQL on 127.0.0.1:55432, data under .lakehouse/.
-# Needs LAKEHOUSE_WAREHOUSE_PASSWORD in the environment (the dev profile reads it too).
+# The dev profile's warehouse: a throwaway PostgreSQL on 127.0.0.1:55432, data under
+# $LAKEHOUSE_ROOT/postgres. Needs LAKEHOUSE_WAREHOUSE_PASSWORD (the dev profile reads it too).
 postgres: setup
-	$(BIN)/python -m devservers.postgres start --dir .lakehouse/postgres --port 55432
+	$(BIN)/python -m devservers.postgres start --dir $(ROOT)/postgres --port 55432
 
-postgres-stop:
-	$(BIN)/python -m devservers.postgres stop --dir .lakehouse/postgres
+postgres-stop: setup
+	$(BIN)/python -m devservers.postgres stop --dir $(ROOT)/postgres
 
-# The dev profile's S3: MinIO on 127.0.0.1:9000, data under .lakehouse/minio. Its root
+# Stops the server and deletes its data (and the password it was created with).
+postgres-reset: setup
+	$(BIN)/python -m devservers.postgres reset --dir $(ROOT)/postgres
+
+# The dev profile's S3: MinIO on 127.0.0.1:9000, data under $LAKEHOUSE_ROOT/minio. Its root
 # credentials are AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, which the dev profile reads too.
 minio-bin: $(MINIO)
-$(MINIO):
-	@command -v go >/dev/null || { echo "Go is needed to build MinIO (go install)"; exit 1; }
-	GOBIN=$(CURDIR)/.tools/bin GOFLAGS=-mod=mod go install github.com/minio/minio@$(MINIO_VERSION)
+$(MINIO): $(GO)
+	GOBIN=$(TOOLS)/bin GOFLAGS=-mod=mod GOTOOLCHAIN=local $(GO) install github.com/minio/minio@$(MINIO_VERSION)
 
 minio: setup $(MINIO)
-	$(BIN)/python -m devservers.minio start --dir .lakehouse/minio --port 9000
+	$(BIN)/python -m devservers.minio start --dir $(ROOT)/minio --port 9000
 
-minio-stop:
-	$(BIN)/python -m devservers.minio stop --dir .lakehouse/minio
+minio-stop: setup
+	$(BIN)/python -m devservers.minio stop --dir $(ROOT)/minio
+
+# Only when the machine has no Go of its own: Debian's Go (too old for MinIO) downloads the
+# pinned toolchain from the Go module proxy, where Go itself gets toolchains from; module
+# zips keep no executable bits, so they are set here as Go's own toolchain switch does.
+$(TOOLS)/go/bin/go:
+	@test -x /usr/lib/go/bin/go || { echo "installing from Debian: golang-go"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq golang-go >/dev/null; }
+	rm -rf $(TOOLS)/go $(TOOLS)/gomod
+	cd /tmp && GOMODCACHE=$(TOOLS)/gomod GOFLAGS=-modcacherw GO111MODULE=on \
+	  /usr/lib/go/bin/go mod download golang.org/toolchain@v0.0.1-go$(GO_TOOLCHAIN).linux-amd64
+	cp -r $(TOOLS)/gomod/golang.org/toolchain@v0.0.1-go$(GO_TOOLCHAIN).linux-amd64 $(TOOLS)/go
+	chmod -R u+w $(TOOLS)/gomod && rm -rf $(TOOLS)/gomod
+	chmod +x $(TOOLS)/go/bin/* $(TOOLS)/go/pkg/tool/*/*
+	$@ version
 
 clean-data:
-	rm -rf .lakehouse
+	rm -rf $(ROOT)

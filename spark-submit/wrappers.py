@@ -32,6 +32,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from devservers.tools import tool  # noqa: E402
 from jobs.session import REDACTION_REGEX, jars_dir, resolved_jar_paths, s3a_conf  # noqa: E402
 from jobs.settings import Settings, lakehouse_root, load_settings  # noqa: E402
 from jobs.submission import (  # noqa: E402
@@ -66,7 +67,7 @@ def build_code_zip(target: Path) -> Path:
 def job_requirements() -> list[str]:
     """Locked versions of the ``spark-job`` group, minus what the cluster's Spark provides."""
     exported = subprocess.run(
-        ["uv", "export", "--frozen", "--only-group", "spark-job", "--no-hashes",
+        [str(tool("uv")), "export", "--frozen", "--only-group", "spark-job", "--no-hashes",
          "--no-emit-project", "--no-header", "--no-annotate"],
         cwd=REPO, check=True, capture_output=True, text=True,
     ).stdout  # fmt: skip
@@ -80,9 +81,12 @@ def build_venv_archive(target: Path) -> Path:
     shutil.rmtree(work, ignore_errors=True)
     requirements = target.parent / "job-requirements.txt"
     requirements.write_text("\n".join(job_requirements()) + "\n")
-    subprocess.run(["uv", "venv", "--python", "3.11", "--quiet", str(work)], check=True)
+    uv = str(tool("uv"))
+    # The machine's Python 3.11 (EMR's); uv never downloads an interpreter of its own here.
+    subprocess.run([uv, "venv", "--python", "3.11", "--no-python-downloads", "--quiet", str(work)],
+                   check=True)  # fmt: skip
     subprocess.run(
-        ["uv", "pip", "install", "--quiet", "--no-deps", "--python", str(work / "bin" / "python"),
+        [uv, "pip", "install", "--quiet", "--no-deps", "--python", str(work / "bin" / "python"),
          "-r", str(requirements)],
         check=True,
     )  # fmt: skip

@@ -21,7 +21,9 @@ def dist(tmp_path_factory):
     folder = tmp_path_factory.mktemp("dist")
     done = subprocess.run(
         [str(REPO_ROOT / "spark-submit" / "package"), "--env", "prod", "--dist", str(folder)],
-        env={**os.environ, "LAKEHOUSE_ENV": "prod"}, capture_output=True, text=True, timeout=600,
+        # A PATH of system folders only: uv must come from the set-up's .tools, not luck.
+        env={**os.environ, "LAKEHOUSE_ENV": "prod", "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"},
+        capture_output=True, text=True, timeout=600,
     )  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
     return folder
