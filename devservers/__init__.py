@@ -6,7 +6,9 @@
 from __future__ import annotations
 
 import argparse
+import shutil
 import socket
+from collections.abc import Callable
 from pathlib import Path
 
 
@@ -20,9 +22,27 @@ def free_port() -> int:
 def server_arguments(
     module: str, doc: str, default_port: int, argv: list[str] | None
 ) -> argparse.Namespace:
-    """``start|stop --dir DIR --port N``: the command line every dev server shares."""
+    """``start|stop|reset --dir DIR --port N``: the command line every dev server shares.
+
+    ``--dir`` is made absolute here: servers change folders, so a relative one would break.
+    """
     parser = argparse.ArgumentParser(prog=f"python -m {module}", description=doc.splitlines()[0])
-    parser.add_argument("action", choices=["start", "stop"])
-    parser.add_argument("--dir", type=Path, required=True, help="folder for data, log and pid")
+    parser.add_argument(
+        "action", choices=["start", "stop", "reset"], help="reset: stop, then delete the data"
+    )
+    parser.add_argument(
+        "--dir", type=lambda p: Path(p).resolve(), required=True, help="folder for data, log, pid"
+    )
     parser.add_argument("--port", type=int, default=default_port)
     return parser.parse_args(argv)
+
+
+def stop_or_reset(action: str, directory: Path, name: str, stop: Callable[[Path], None]) -> int:
+    """The ``stop`` and ``reset`` actions of a dev server's command line."""
+    stop(directory)
+    if action == "reset":
+        shutil.rmtree(directory, ignore_errors=True)
+        print(f"stopped {name} and deleted {directory}")
+    else:
+        print(f"stopped {name} in {directory}")
+    return 0

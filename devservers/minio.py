@@ -22,8 +22,8 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from devservers import server_arguments
-from jobs.settings import REPO_ROOT
+from devservers import server_arguments, stop_or_reset
+from devservers.tools import ToolMissing, tool
 
 KEY_ENV, SECRET_ENV = "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"
 
@@ -34,12 +34,10 @@ class MinioUnavailable(RuntimeError):
 
 def binary() -> Path:
     """The MinIO binary (``LAKEHOUSE_MINIO_BIN`` or ``.tools/bin/minio``)."""
-    path = Path(os.environ.get("LAKEHOUSE_MINIO_BIN") or REPO_ROOT / ".tools" / "bin" / "minio")
-    if not path.is_file():
-        raise MinioUnavailable(
-            f"no MinIO binary at {path}: run `make minio-bin` (go install of the pinned version)"
-        )
-    return path
+    try:
+        return tool("minio", "LAKEHOUSE_MINIO_BIN")
+    except ToolMissing as exc:
+        raise MinioUnavailable(f"{exc} (go install of the pinned version)") from exc
 
 
 @dataclass(frozen=True)
@@ -69,8 +67,14 @@ def _healthy(endpoint: str) -> bool:
 
 
 def start(directory: Path, port: int, access_key: str, secret_key: str) -> MinioServer:
-    """Start MinIO serving ``directory/data`` on 127.0.0.1:``port``; waits until it is live."""
+    """Start MinIO serving ``directory/data`` on 127.0.0.1:``port``; waits until it is live.
+
+    A server already started from ``directory`` is left running and returned.
+    """
+    directory = directory.resolve()
     server = MinioServer(directory, port)
+    if _alive(server.pid_file) and _healthy(server.endpoint):
+        return server
     if len(access_key) < 3 or len(secret_key) < 8:
         raise MinioUnavailable(f"MinIO needs {KEY_ENV} of 3+ and {SECRET_ENV} of 8+ characters")
     (directory / "data").mkdir(parents=True, exist_ok=True)
@@ -100,6 +104,14 @@ def start(directory: Path, port: int, access_key: str, secret_key: str) -> Minio
     raise MinioUnavailable(f"MinIO did not start on {address}; log {server.log}:\n{tail}")
 
 
+def _alive(pid_file: Path) -> bool:
+    try:
+        os.kill(int(pid_file.read_text()), 0)
+    except (FileNotFoundError, ValueError, ProcessLookupError):
+        return False
+    return True
+
+
 def stop(directory: Path) -> None:
     """Stop the server started in ``directory`` (no error if it is not running)."""
     pid_file = directory / "minio.pid"
@@ -122,10 +134,8 @@ def stop(directory: Path) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = server_arguments("devservers.minio", __doc__ or "", 9000, argv)
-    if args.action == "stop":
-        stop(args.dir)
-        print(f"stopped MinIO in {args.dir}")
-        return 0
+    if args.action != "start":
+        return stop_or_reset(args.action, args.dir, "MinIO", stop)
     key, secret = os.environ.get(KEY_ENV), os.environ.get(SECRET_ENV)
     if not (key and secret):
         print(f"set {KEY_ENV} and {SECRET_ENV}: MinIO's root credentials", file=sys.stderr)

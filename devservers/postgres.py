@@ -18,7 +18,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from devservers import server_arguments
+from devservers import server_arguments, stop_or_reset
 
 DEFAULT_PASSWORD_ENV = "LAKEHOUSE_WAREHOUSE_PASSWORD"
 
@@ -70,12 +70,19 @@ class PgServer:
 def start(
     directory: Path, port: int, password: str, user: str = "lakehouse", database: str = "lakehouse"
 ) -> PgServer:
-    """Create (first time) and start a cluster in ``directory``, listening on 127.0.0.1:``port``."""
+    """Create (first time) and start a cluster in ``directory``, listening on 127.0.0.1:``port``.
+
+    Starting a cluster that already runs is a no-op; one created with another password
+    fails saying so (the password is fixed when the cluster is first created).
+    """
+    # Absolute: the server resolves its socket folder after changing into its data folder.
+    directory = directory.resolve()
     server = PgServer(directory, port, user, database)
     tools = bin_dir()
     directory.mkdir(parents=True, exist_ok=True)
     if os.geteuid() == 0:
         shutil.chown(directory, "postgres", "postgres")
+        _check_reachable(directory)
     if not (server.data / "PG_VERSION").exists():
         pwfile = directory / "pwfile"
         pwfile.write_text(password)
@@ -95,6 +102,9 @@ def start(
             raise RuntimeError(f"initdb failed in {server.data}: {exc.stderr.strip()}") from exc
         finally:
             pwfile.unlink(missing_ok=True)
+    if _running(server.data):
+        _create_database(server, password)
+        return server
     options = f"-p {port} -k {directory} -c listen_addresses=127.0.0.1 -c fsync=off"
     result = subprocess.run(
         _as_postgres(
@@ -110,13 +120,46 @@ def start(
     return server
 
 
+def _check_reachable(directory: Path) -> None:
+    """As root the server runs as the ``postgres`` user, which must reach ``directory``."""
+    for folder in [*reversed(directory.parents), directory]:
+        allowed = subprocess.run(_as_postgres(["test", "-x", str(folder)]), capture_output=True)
+        if allowed.returncode != 0:
+            raise RuntimeError(
+                f"PostgreSQL runs as the system user 'postgres', which cannot enter {folder} "
+                f"(mode {folder.stat().st_mode & 0o777:o}), so it cannot use {directory}: "
+                "set LAKEHOUSE_ROOT to a folder outside it (e.g. under /var/tmp or /srv)"
+            )
+
+
+def _running(data: Path) -> bool:
+    if not (data / "postmaster.pid").exists():
+        return False
+    status = subprocess.run(
+        _as_postgres([str(bin_dir() / "pg_ctl"), "-D", str(data), "status"]),
+        capture_output=True, text=True,
+    )  # fmt: skip
+    return status.returncode == 0
+
+
 def _create_database(server: PgServer, password: str) -> None:
     import psycopg
 
     info = (
         f"host=127.0.0.1 port={server.port} dbname=postgres user={server.user} password={password}"
     )
-    with psycopg.connect(info, autocommit=True) as conn:
+    try:
+        conn = psycopg.connect(info, autocommit=True)
+    except psycopg.OperationalError as exc:
+        if "password authentication failed" not in str(exc):
+            raise
+        raise RuntimeError(
+            f"the PostgreSQL cluster in {server.directory} was created with another password "
+            f"than the {DEFAULT_PASSWORD_ENV} given now: export the first one again, or delete "
+            f"the cluster and its data with `make postgres-reset` (or `python -m "
+            f"devservers.postgres reset --dir {server.directory}`)"
+        ) from None
+    with conn:
         exists = conn.execute(
             "SELECT 1 FROM pg_database WHERE datname = %s", (server.database,)
         ).fetchone()
@@ -126,7 +169,7 @@ def _create_database(server: PgServer, password: str) -> None:
 
 def stop(directory: Path) -> None:
     """Stop the cluster in ``directory`` (no error if it is not running)."""
-    data = directory / "data"
+    data = directory.resolve() / "data"
     if (data / "postmaster.pid").exists():
         subprocess.run(
             _as_postgres([str(bin_dir() / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"]),
@@ -136,15 +179,17 @@ def stop(directory: Path) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = server_arguments("devservers.postgres", __doc__ or "", 55432, argv)
-    if args.action == "stop":
-        stop(args.dir)
-        print(f"stopped PostgreSQL in {args.dir}")
-        return 0
+    if args.action != "start":
+        return stop_or_reset(args.action, args.dir, "PostgreSQL", stop)
     password = os.environ.get(DEFAULT_PASSWORD_ENV)
     if not password:
         print(f"set {DEFAULT_PASSWORD_ENV} to the password the server should use", file=sys.stderr)
         return 2
-    server = start(args.dir, args.port, password)
+    try:
+        server = start(args.dir, args.port, password)
+    except (RuntimeError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     print(
         f"PostgreSQL on 127.0.0.1:{server.port}, database {server.database}, "
         f"user {server.user}; log {server.log}"

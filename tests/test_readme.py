@@ -1,0 +1,307 @@
+"""The README is executable: every shell block in it (and in docs/) runs here as written.
+
+A ```bash block is preceded by a marker that readers of the rendered page do not see:
+
+    <!-- readme-test: WALKTHROUGH [mode=run|check] [env=K=V]... [serve="URL COMMAND"]...
+                      [self="COMMAND"] [expect="REGEX"] -->
+
+- Blocks run in the order the documents show them, as a reader goes from top to bottom,
+  all in one fresh lakehouse root (`LAKEHOUSE_ROOT`). Blocks of one walkthrough share one
+  shell (exports, activated venv, working folder); each walkthrough starts from the same
+  clean environment.
+- `mode=check`: the block needs what cannot run here (real AWS). It is parsed with
+  `bash -n` and each command runs with `--dry-run`, which contacts nothing.
+- `env`: set for this block only; the README says so beside the block.
+- `serve`: a line starting with COMMAND runs a server: it is started in the background,
+  must answer URL, and is then stopped.
+- `self`: a line starting with COMMAND is the test command that is running this test;
+  `.ci/run` must run exactly it.
+- `expect`: the block's output must match the regular expression (may be repeated).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from devservers import free_port, minio
+from devservers import postgres as pgserver
+from jobs.settings import REPO_ROOT
+
+DOCUMENTS = [REPO_ROOT / "README.md", *sorted((REPO_ROOT / "docs").glob("*.md"))]
+MARKER = re.compile(r"^<!--\s*readme-test:\s*(.*?)\s*-->\s*$")
+FENCE = re.compile(r"^```(\S*)\s*$")
+SHELL_LANGUAGES = {"bash", "sh", "shell", "console"}
+BLOCK_TIMEOUT_S = 900
+
+
+@dataclass
+class Block:
+    """One shell block of a document and how the README says it is tested."""
+
+    document: Path
+    line: int  # of the opening fence
+    text: str
+    walkthrough: str = ""
+    mode: str = "run"
+    env: dict[str, str] = field(default_factory=dict)
+    serve: list[tuple[str, str]] = field(default_factory=list)  # (url, command prefix)
+    self_command: str | None = None
+    expect: list[str] = field(default_factory=list)
+
+    @property
+    def where(self) -> str:
+        shown = (
+            self.document.relative_to(REPO_ROOT)
+            if self.document.is_relative_to(REPO_ROOT)
+            else self.document.name
+        )
+        return f"{shown}:{self.line}"
+
+
+def parse_marker(body: str, block: Block) -> None:
+    """Fill ``block`` from the text of its ``readme-test:`` marker."""
+    words = shlex.split(body)
+    if not words or "=" in words[0]:
+        raise ValueError(f"{block.where}: the marker must start with a walkthrough name")
+    block.walkthrough = words[0]
+    for word in words[1:]:
+        key, _, value = word.partition("=")
+        if key == "mode" and value in ("run", "check"):
+            block.mode = value
+        elif key == "env" and "=" in value:
+            name, _, setting = value.partition("=")
+            block.env[name] = setting
+        elif key == "serve" and " " in value:
+            url, _, command = value.partition(" ")
+            block.serve.append((url, command.strip()))
+        elif key == "self" and value:
+            block.self_command = value
+        elif key == "expect" and value:
+            block.expect.append(value)
+        else:
+            raise ValueError(f"{block.where}: cannot read {word!r} in the readme-test marker")
+
+
+def shell_blocks(document: Path) -> list[Block]:
+    """Every shell block of ``document``, with its marker read (unmarked: no walkthrough)."""
+    blocks: list[Block] = []
+    lines = document.read_text().splitlines()
+    index = 0
+    while index < len(lines):
+        fence = FENCE.match(lines[index])
+        if not fence:
+            index += 1
+            continue
+        end = index + 1
+        while end < len(lines) and not FENCE.match(lines[end]):
+            end += 1
+        if fence.group(1) in SHELL_LANGUAGES:
+            block = Block(document, index + 1, "\n".join(lines[index + 1 : end]) + "\n")
+            marker = MARKER.match(lines[index - 1]) if index else None
+            if marker:
+                parse_marker(marker.group(1), block)
+            blocks.append(block)
+        index = end + 1
+    return blocks
+
+
+def all_blocks() -> list[Block]:
+    return [block for document in DOCUMENTS for block in shell_blocks(document)]
+
+
+# --------------------------------------------------------------------------- the harness
+_HELPERS = r"""
+readme_serve() {  # readme_serve URL COMMAND...: start a server, wait for URL, stop it
+  "$README_PYTHON" - "$1" "${*:2}" <<'PY'
+import os, signal, subprocess, sys, tempfile, time, urllib.request
+url, command = sys.argv[1], sys.argv[2]
+log = tempfile.TemporaryFile()
+# A background job of a script ignores Ctrl-C; the server gets it back, and a group of its own.
+server = subprocess.Popen(["bash", "-c", command], stdout=log, stderr=subprocess.STDOUT,
+                          start_new_session=True,
+                          preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+answered, deadline = False, time.monotonic() + 240
+while not answered and server.poll() is None and time.monotonic() < deadline:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            answered = response.status < 500
+    except OSError:
+        time.sleep(1)
+if server.poll() is None:
+    os.killpg(server.pid, signal.SIGINT)  # Ctrl-C, as a user stops it
+    try:
+        server.wait(30)
+    except subprocess.TimeoutExpired:
+        os.killpg(server.pid, signal.SIGKILL)
+        server.wait()
+if answered:
+    print(f"readme: {command!r} answered at {url}")
+    sys.exit(0)
+log.seek(0)
+print(f"readme: {command!r} did not answer at {url}; its output:")
+print(log.read().decode(errors="replace")[-4000:])
+sys.exit(1)
+PY
+}
+"""
+
+
+def _starts_with(line: str, prefix: str) -> bool:
+    return line.strip() == prefix or line.strip().startswith(prefix + " ")
+
+
+def script_for(block: Block, state: Path) -> str:
+    """The bash script that runs ``block`` in its walkthrough's shell state."""
+    lines = []
+    for line in block.text.splitlines():
+        served = [url for url, command in block.serve if _starts_with(line, command)]
+        if block.self_command and _starts_with(line, block.self_command):
+            line = f": {shlex.quote(line.strip())}  # the test command running this test"
+        elif served:
+            line = f"readme_serve {served[0]} {line.strip()}"
+        lines.append(line)
+    body = "\n".join(lines)
+    if block.mode == "check":
+        checked = [
+            line if "--dry-run" in line else f"{line.split('#')[0].rstrip()} --dry-run"
+            for line in lines
+            if line.strip() and not line.lstrip().startswith("#")
+        ]
+        body = f"bash -n <<'README_BLOCK'\n{body}\nREADME_BLOCK\n" + "\n".join(checked)
+    exports = "".join(f"export {k}={shlex.quote(v)}\n" for k, v in block.env.items())
+    unsets = "".join(f"unset {k}\n" for k in block.env)
+    restore = f'source {state}\ncd "$(cat {state}.cwd)"\n' if state.exists() else ""
+    return (
+        f"set -euo pipefail\n{restore}{_HELPERS}\n{exports}{body}\n"
+        f"{unsets}export -p > {state}\npwd > {state}.cwd\n"
+    )
+
+
+def clean_environment(root: Path) -> dict[str, str]:
+    """What a walkthrough starts from: this process's environment without the test's own
+    secrets, make's variables or a Dagster home, and a fresh lakehouse root."""
+    drop = ("MAKEFLAGS", "MAKELEVEL", "MFLAGS", "DAGSTER_HOME", "LAKEHOUSE_ENV")
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in drop and not k.startswith(("AWS_", "PYTEST_", "VIRTUAL_ENV"))
+    }
+    env["LAKEHOUSE_ROOT"] = str(root)
+    env["README_PYTHON"] = str(REPO_ROOT / ".venv" / "bin" / "python")
+    return env
+
+
+def run_blocks(blocks: list[Block], root: Path) -> Iterator[tuple[Block, str]]:
+    """Run ``blocks`` in order, each in its walkthrough's shell state; yields each block with
+    its output and fails naming the block that broke."""
+    with tempfile.TemporaryDirectory(prefix="readme-shell-") as folder:
+        for block in blocks:
+            state = Path(folder) / f"state-{block.walkthrough}"
+            began = time.monotonic()
+            done = subprocess.run(
+                ["bash", "-c", script_for(block, state)],
+                cwd=REPO_ROOT, env=clean_environment(root), capture_output=True, text=True,
+                timeout=BLOCK_TIMEOUT_S, stdin=subprocess.DEVNULL,
+            )  # fmt: skip
+            output = done.stdout + done.stderr
+            assert done.returncode == 0, (
+                f"the block at {block.where} ({block.walkthrough}) failed with exit code "
+                f"{done.returncode}:\n{block.text}\n--- output ---\n{output[-6000:]}"
+            )
+            for expected in block.expect:
+                assert re.search(expected, output, re.MULTILINE), (
+                    f"the block at {block.where} printed nothing matching {expected!r}:\n"
+                    f"{output[-6000:]}"
+                )
+            print(f"{block.where} ({block.walkthrough}): {time.monotonic() - began:.0f} s")
+            yield block, output
+
+
+# --------------------------------------------------------------------------- the tests
+def test_every_shell_block_says_how_it_is_tested():
+    unmarked = [block.where for block in all_blocks() if not block.walkthrough]
+    assert not unmarked, f"shell blocks without a readme-test marker: {unmarked}"
+
+
+def test_the_test_command_is_what_ci_runs():
+    selves = {block.self_command for block in all_blocks() if block.self_command}
+    assert selves == {"make test"}
+    ci = (REPO_ROOT / ".ci" / "run").read_text().strip().splitlines()
+    assert ci[-1].endswith(" make test"), ci[-1]
+
+
+def test_a_marker_that_cannot_be_read_is_refused(tmp_path):
+    document = tmp_path / "README.md"
+    document.write_text("<!-- readme-test: x colour=blue -->\n```bash\ntrue\n```\n")
+    with pytest.raises(ValueError, match="colour=blue"):
+        shell_blocks(document)
+
+
+def test_a_failing_command_fails_naming_its_block(tmp_path):
+    document = tmp_path / "README.md"
+    document.write_text(
+        "<!-- readme-test: x -->\n```bash\nexport GREETING=hello\n```\n\n"
+        '<!-- readme-test: x expect="^hello$" -->\n```bash\necho "$GREETING"\n```\n\n'
+        "<!-- readme-test: x -->\n```bash\nlakehouse no-such-command\n```\n"
+    )
+    ran = []
+    with pytest.raises(AssertionError, match=r"README.md:12 \(x\) failed"):
+        for block, _ in run_blocks(shell_blocks(document), tmp_path / "root"):
+            ran.append(block.line)
+    assert ran == [2, 7]  # the export carried over to the second block
+
+
+def test_walkthroughs_keep_their_own_shell(tmp_path):
+    document = tmp_path / "README.md"
+    document.write_text(
+        "<!-- readme-test: a -->\n```bash\nexport WHO=a\n```\n"
+        '<!-- readme-test: b expect="^unset$" -->\n```bash\necho "${WHO:-unset}"\n```\n'
+        '<!-- readme-test: a expect="^a$" -->\n```bash\necho "$WHO"\n```\n'
+    )
+    assert len(list(run_blocks(shell_blocks(document), tmp_path / "root"))) == 3
+
+
+@pytest.fixture
+def fresh_root() -> Iterator[Path]:
+    """A fresh lakehouse root that the dev servers' system users can enter (pytest's own
+    temporary folders are private to root); servers a failed block left running are stopped."""
+    with tempfile.TemporaryDirectory(prefix="readme-lakehouse-") as name:
+        root = Path(name)
+        root.chmod(0o755)
+        try:
+            yield root
+        finally:
+            minio.stop(root / "minio")
+            pgserver.stop(root / "postgres")
+
+
+@pytest.mark.slow
+@pytest.mark.e2e
+def test_the_documents_run_top_to_bottom(fresh_root):
+    blocks = all_blocks()
+    ran = [block.where for block, _ in run_blocks(blocks, fresh_root)]
+    assert ran == [block.where for block in blocks]
+
+
+def test_a_server_is_started_answered_and_stopped(tmp_path):
+    port = free_port()
+    command = f"python3 -m http.server {port} --bind 127.0.0.1"
+    document = tmp_path / "README.md"
+    document.write_text(
+        f'<!-- readme-test: x serve="http://127.0.0.1:{port}/ python3 -m http.server" '
+        f'expect="answered at" -->\n```bash\n{command}   # serves this folder\n```\n'
+    )
+    assert len(list(run_blocks(shell_blocks(document), tmp_path / "root"))) == 1
+    with socket.socket() as probe:
+        assert probe.connect_ex(("127.0.0.1", port)) != 0, "the server is still running"
