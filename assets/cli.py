@@ -121,20 +121,18 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
     from jobs import delta_io
-    from jobs.builds import DATE_COLUMNS
-    from jobs.dimensions import DIMENSION_KEYS
     from jobs.session import build_spark_session
+    from jobs.tables import delta_tables
 
     spark = build_spark_session(settings, f"flights-lakehouse[{settings.env}] status")
     header = f"{'table':22} {'version':>7} {'rows':>10} {'dates':>5}  {'range':23} updated"
     print(header)
-    tables = {**DATE_COLUMNS, **{f"silver/{name}": None for name in DIMENSION_KEYS}}
-    for table, date_column in tables.items():
-        path = settings.table_uri(*table.split("/"))
+    for t in delta_tables():
+        table, path = t.key, settings.table_uri(*t.path)
         if not delta_io.is_table(spark, path):
             print(f"{table:22} {'-':>7}  (not materialized)")
             continue
-        s = delta_io.table_summary(spark, path, date_column)
+        s = delta_io.table_summary(spark, path, t.date_column)
         span = f"{s['first']}..{s['last']}" if s["first"] else ""
         dates = s["dates"] if s["dates"] is not None else ""
         print(
@@ -150,8 +148,8 @@ def cmd_warehouse_load(args: argparse.Namespace, settings: Settings) -> int:
     if not args.dry_run:
         args.select = "group:warehouse"
         return cmd_run(args, settings)
-    from assets.warehouse import plan_table
     from jobs.session import build_spark_session
+    from warehouse.load import plan_table
     from warehouse.tables import WAREHOUSE_TABLES
 
     # Table schemas come from this environment's lakehouse, or from --schema-env (e.g. plan
@@ -220,14 +218,15 @@ def _print_quarantine(settings: Settings, day: dt.date) -> None:
 
     from jobs import delta_io
     from jobs.session import build_spark_session
+    from jobs.tables import delta_tables
 
     spark = build_spark_session(settings, f"flights-lakehouse[{settings.env}] quality")
-    for table, column in (("flights", "flight_date"), ("weather", "weather_date")):
-        path = settings.table_uri("quarantine", table)
-        if not delta_io.is_table(spark, path):
+    for t in delta_tables():
+        path = settings.table_uri(*t.path)
+        if t.layer != "quarantine" or not t.date_column or not delta_io.is_table(spark, path):
             continue
         rows = (
-            delta_io.read_range(spark, path, column, day, day)
+            delta_io.read_range(spark, path, t.date_column, day, day)
             .select(F.explode("reasons").alias("reason"))
             .groupBy("reason")
             .count()
@@ -235,7 +234,7 @@ def _print_quarantine(settings: Settings, day: dt.date) -> None:
             .collect()
         )
         summary = ", ".join(f"{r['reason']}: {r['count']}" for r in rows) or "none"
-        print(f"quarantine/{table} on {day}: {summary}")
+        print(f"{t.key} on {day}: {summary}")
 
 
 def cmd_ui(args: argparse.Namespace, settings: Settings) -> int:

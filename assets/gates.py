@@ -9,7 +9,6 @@ keep seeing the previous Delta version, and the run fails so downstream assets d
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 from dagster import (
     AssetCheckResult,
@@ -17,19 +16,15 @@ from dagster import (
     AssetCheckSpec,
     AssetKey,
     Failure,
-    MetadataValue,
     Output,
 )
 
+from assets.metadata import render
+from assets.tables import asset_key, output_name
 from expectations.audit import ACCOUNTING_CHECK, CheckOutcome, suite_check_names
-from jobs.builds import Build
+from jobs.builds import Blocked, Build, publishable
 
-__all__ = ["ACCOUNTING_CHECK", "asset_key", "check_result", "publish", "suite_check_specs"]
-
-
-def asset_key(table: str) -> AssetKey:
-    """The asset key of table ``<layer>/<name>``."""
-    return AssetKey(table.split("/"))
+__all__ = ["ACCOUNTING_CHECK", "check_result", "publish", "suite_check_specs"]
 
 
 def suite_check_specs(asset: AssetKey, suite: str) -> list[AssetCheckSpec]:
@@ -51,16 +46,6 @@ def suite_check_specs(asset: AssetKey, suite: str) -> list[AssetCheckSpec]:
     ]
 
 
-def check_metadata(outcome: CheckOutcome) -> dict[str, Any]:
-    """An outcome's metadata with Markdown and link values typed for the UI."""
-    meta: dict[str, Any] = dict(outcome.metadata)
-    for key in outcome.markdown:
-        meta[key] = MetadataValue.md(str(meta[key]))
-    for key in outcome.urls:
-        meta[key] = MetadataValue.url(str(meta[key]))
-    return meta
-
-
 def check_result(outcome: CheckOutcome) -> AssetCheckResult:
     """The Dagster check result of one audit outcome."""
     return AssetCheckResult(
@@ -69,30 +54,21 @@ def check_result(outcome: CheckOutcome) -> AssetCheckResult:
         passed=outcome.passed,
         severity=AssetCheckSeverity.ERROR if outcome.blocking else AssetCheckSeverity.WARN,
         description=outcome.description,
-        metadata=check_metadata(outcome),
+        metadata=render(outcome.plain_metadata()),
     )
 
 
-def publish(
-    build: Build, output_names: dict[str, str] | None = None
-) -> Iterator[AssetCheckResult | Output]:
-    """Yield the build's check results; then its outputs, unless a blocking check failed.
+def publish(build: Build, multi_asset: bool = False) -> Iterator[AssetCheckResult | Output]:
+    """Yield the build's check results, then its outputs through the one publish sequence
+    (:func:`jobs.builds.publishable`); the IO manager writes each output as it is yielded.
 
-    ``output_names`` maps tables to a multi-asset's output names (single assets omit it).
-    Cached frames are released after the last output is written.
+    ``multi_asset``: outputs are named by :func:`output_name` (a single asset has one).
     """
     outcomes = build.check_outcomes()
     yield from (check_result(o) for o in outcomes)
-    failures = build.blocking_failures()
-    if failures:
-        build.release()
-        raise Failure(
-            description="blocked before publishing; the tables keep their previous version:\n"
-            + "\n".join(failures),
-            metadata={
-                "failed_checks": [o.check_name for o in outcomes if o.blocking and not o.passed]
-            },
-        )
-    for table, df in build.outputs.items():
-        yield Output(df, output_name=output_names[table]) if output_names else Output(df)
-    build.release()
+    try:
+        for table, df in publishable(build):
+            yield Output(df, output_name=output_name(table)) if multi_asset else Output(df)
+    except Blocked as blocked:
+        failed = [o.check_name for o in outcomes if o.blocking and not o.passed]
+        raise Failure(description=str(blocked), metadata={"failed_checks": failed}) from None

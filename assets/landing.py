@@ -2,30 +2,26 @@
 
 from __future__ import annotations
 
-from dagster import AssetKey, AssetSpec, DailyPartitionsDefinition
+from dagster import AssetKey, AssetSpec
 
 from assets.partitions import DAILY_2013
+from jobs.tables import TABLES
 
 
-def _landing(name: str, description: str, daily: DailyPartitionsDefinition | None) -> AssetSpec:
-    return AssetSpec(
-        AssetKey(["landing", name]),
-        description=description,
-        partitions_def=daily,
+def landing_key(dataset: str) -> AssetKey:
+    """The asset key of landed ``dataset`` (e.g. ``flights``)."""
+    return AssetKey(["landing", dataset])
+
+
+landing_specs = [
+    AssetSpec(
+        landing_key(t.name),
+        description=t.description,
+        partitions_def=DAILY_2013 if t.daily else None,
         group_name="landing",
+        owners=[t.owner],
         kinds={"csv"},
     )
-
-
-LANDING_FLIGHTS = _landing(
-    "flights", "One gzip CSV of departures per day, as the upstream system drops them.", DAILY_2013
-)
-LANDING_WEATHER = _landing(
-    "weather", "One gzip CSV of hourly weather at EWR, JFK and LGA per day.", DAILY_2013
-)
-LANDING_SNAPSHOTS = {
-    name: _landing(name, f"Dated full snapshots of {name}; the newest one is current.", None)
-    for name in ("planes", "airports", "airlines")
-}
-
-landing_specs = [LANDING_FLIGHTS, LANDING_WEATHER, *LANDING_SNAPSHOTS.values()]
+    for t in TABLES.values()
+    if t.landing
+]

@@ -24,9 +24,7 @@ from dagster import (
 from assets.resources import LakehouseConfig
 from jobs import submission
 from jobs.settings import Settings
-
-# The job that writes each layer's tables (quarantine tables come out of the silver job).
-LAYER_JOB = {"bronze": "bronze", "silver": "silver", "quarantine": "silver", "gold": "gold"}
+from jobs.tables import table
 
 
 def job_arguments(
@@ -90,7 +88,10 @@ def pipes_variant(asset: AssetsDefinition) -> AssetsDefinition:
     """``asset`` with the same keys, partitions, deps and checks, computed out of process."""
     specs = list(asset.specs)
     tables = [spec.key.to_user_string() for spec in specs]
-    job = LAYER_JOB[specs[0].key.path[0]]
+    jobs = {table(key).job for key in tables}
+    if len(jobs) != 1 or None in jobs:
+        raise ValueError(f"{', '.join(tables)}: not written by exactly one spark-submit job")
+    job = str(jobs.pop())
 
     @multi_asset(
         name=asset.node_def.name,

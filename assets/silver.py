@@ -7,8 +7,6 @@ from dagster import (
     AssetCheckSpec,
     AssetExecutionContext,
     AssetIn,
-    AssetKey,
-    AssetOut,
     AssetsDefinition,
     Output,
     asset,
@@ -17,33 +15,26 @@ from dagster import (
 from pyspark.sql import DataFrame
 
 from assets.gates import ACCOUNTING_CHECK, publish, suite_check_specs
-from assets.landing import LANDING_SNAPSHOTS
+from assets.landing import landing_key
 from assets.partitions import DAILY_2013, SINGLE_RUN, partition_dates
-from assets.resources import MERGE_KEY, PARTITION_COLUMN, LakehouseConfig, SparkResource
+from assets.resources import LakehouseConfig, SparkResource
+from assets.tables import asset_args, asset_key, asset_out
 from jobs import builds
-from jobs.dimensions import DIMENSION_KEYS
 
 
 def _dimension_asset(name: str) -> AssetsDefinition:
-    key = AssetKey(["silver", name])
+    table = f"silver/{name}"
 
     @asset(
-        key=key,
-        check_specs=suite_check_specs(key, name),
-        deps=[LANDING_SNAPSHOTS[name].key],
-        group_name="silver",
-        kinds={"spark", "delta"},
-        metadata={MERGE_KEY: list(DIMENSION_KEYS[name])},
-        description=(
-            f"Current {name}, typed, one row per {'/'.join(DIMENSION_KEYS[name])}; "
-            "kept current by Delta MERGE from the newest landing snapshot."
-        ),
+        **asset_args(table),
+        check_specs=suite_check_specs(asset_key(table), name),
+        deps=[landing_key(name)],
     )
     def _dimension(
         context: AssetExecutionContext, spark: SparkResource
     ) -> Iterator[Output[DataFrame] | AssetCheckResult]:
         settings = spark.lakehouse.settings()
-        session = spark.session(f"silver/{name}")
+        session = spark.session(table)
         yield from publish(builds.dimension(session, settings, name, context.run_id))
 
     return _dimension
@@ -54,77 +45,29 @@ silver_airports = _dimension_asset("airports")
 silver_airlines = _dimension_asset("airlines")
 
 
-# Output names of the multi-assets, by table.
-OUTPUT_NAMES = {
-    "silver/weather": "silver_weather",
-    "quarantine/weather": "quarantine_weather",
-    "silver/flights": "silver_flights",
-    "quarantine/flights": "quarantine_flights",
-}
-
-
-def _out(layer: str, name: str, description: str, date_column: str) -> AssetOut:
-    return AssetOut(
-        key=AssetKey([layer, name]),
-        group_name=layer,
-        kinds={"spark", "delta"},
-        metadata={PARTITION_COLUMN: date_column},
-        description=description,
-    )
-
-
 @multi_asset(
-    outs={
-        "silver_weather": _out(
-            "silver",
-            "weather",
-            "Hourly weather per origin, typed, one row per hour.",
-            "weather_date",
-        ),
-        "quarantine_weather": _out(
-            "quarantine",
-            "weather",
-            "Weather rows that failed a rule, as received, with every reason.",
-            "weather_date",
-        ),
-    },
-    ins={"bronze_weather": AssetIn(AssetKey(["bronze", "weather"]))},
+    outs=dict([asset_out("silver/weather"), asset_out("quarantine/weather")]),
+    ins={"bronze_weather": AssetIn(asset_key("bronze/weather"))},
     partitions_def=DAILY_2013,
     backfill_policy=SINGLE_RUN,
 )
 def silver_weather(
     context: AssetExecutionContext, bronze_weather: DataFrame
 ) -> Iterator[Output[DataFrame] | AssetCheckResult]:
-    yield from publish(builds.silver_weather(bronze_weather, context.run_id), OUTPUT_NAMES)
+    yield from publish(builds.silver_weather(bronze_weather, context.run_id), multi_asset=True)
 
 
-SILVER_FLIGHTS = AssetKey(["silver", "flights"])
+SILVER_FLIGHTS = asset_key("silver/flights")
 
 
 @multi_asset(
-    outs={
-        "silver_flights": _out(
-            "silver",
-            "flights",
-            "Flights typed and cleaned: UTC departure/arrival times, deduplicated on "
-            "(date, carrier, flight, origin), with origin weather at the scheduled hour and "
-            "plane attributes.",
-            "flight_date",
-        ),
-        "quarantine_flights": _out(
-            "quarantine",
-            "flights",
-            "Flight rows that failed a rule, as received, with file, line, every reason and "
-            "the run that quarantined them.",
-            "flight_date",
-        ),
-    },
+    outs=dict([asset_out("silver/flights"), asset_out("quarantine/flights")]),
     ins={
-        "bronze_flights": AssetIn(AssetKey(["bronze", "flights"])),
-        "weather": AssetIn(AssetKey(["silver", "weather"])),
-        "planes": AssetIn(AssetKey(["silver", "planes"])),
-        "airports": AssetIn(AssetKey(["silver", "airports"])),
-        "airlines": AssetIn(AssetKey(["silver", "airlines"])),
+        "bronze_flights": AssetIn(asset_key("bronze/flights")),
+        "weather": AssetIn(asset_key("silver/weather")),
+        "planes": AssetIn(asset_key("silver/planes")),
+        "airports": AssetIn(asset_key("silver/airports")),
+        "airlines": AssetIn(asset_key("silver/airlines")),
     },
     check_specs=[
         *suite_check_specs(SILVER_FLIGHTS, "silver_flights"),
@@ -160,4 +103,4 @@ def silver_flights(
         end,
         context.run_id,
     )
-    yield from publish(build, OUTPUT_NAMES)  # published only after the audits pass
+    yield from publish(build, multi_asset=True)  # published only after the audits pass

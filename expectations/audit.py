@@ -43,6 +43,15 @@ class CheckOutcome:
     markdown: tuple[str, ...] = ()
     urls: tuple[str, ...] = field(default_factory=tuple)
 
+    def plain_metadata(self) -> dict[str, dict[str, Any]]:
+        """The metadata as ``{key: {"raw_value", "type"}}`` (Dagster Pipes' plain form)."""
+        kinds = {**dict.fromkeys(self.markdown, "md"), **dict.fromkeys(self.urls, "url")}
+        return {
+            key: {"raw_value": str(value) if key in kinds else value,
+                  "type": kinds.get(key, "__infer__")}
+            for key, value in self.metadata.items()
+        }  # fmt: skip
+
 
 @dataclass(frozen=True)
 class SuiteAudit:

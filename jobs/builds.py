@@ -10,6 +10,7 @@ nothing blocks: write-audit-publish with one implementation of every table.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Generator
 from dataclasses import dataclass, field
 
 from pyspark.sql import DataFrame, SparkSession
@@ -23,18 +24,11 @@ from expectations.audit import (
 )
 from jobs import pipeline
 from jobs.settings import Settings
+from jobs.tables import Table, table
 
-# Daily tables and their date column; the others are dimensions merged on their key.
-DATE_COLUMNS = {
-    "bronze/flights": "flight_date",
-    "bronze/weather": "weather_date",
-    "silver/flights": "flight_date",
-    "silver/weather": "weather_date",
-    "quarantine/flights": "flight_date",
-    "quarantine/weather": "weather_date",
-    "gold/route_daily": "flight_date",
-    "gold/flight_features": "flight_date",
-}
+
+class Blocked(RuntimeError):
+    """A blocking audit failed; nothing of the build was written."""
 
 
 @dataclass
@@ -62,6 +56,25 @@ class Build:
             df.unpersist()
         if self.ingest:
             self.ingest.release()
+
+
+def publishable(build: Build) -> Generator[tuple[Table, DataFrame]]:
+    """The one publish sequence, after the build's audits ran: if one blocks, release the
+    cached frames and raise :class:`Blocked` (nothing is written, readers keep the previous
+    versions); otherwise yield each output for the caller to write, in write order, and
+    release the cached frames once the last one is written."""
+    failures = build.blocking_failures()
+    if failures:
+        build.release()
+        raise Blocked(
+            "blocked before publishing; the tables keep their previous version:\n"
+            + "\n".join(failures)
+        )
+    try:
+        for key, df in build.outputs.items():
+            yield table(key), df
+    finally:
+        build.release()
 
 
 def bronze(

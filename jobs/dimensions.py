@@ -7,8 +7,6 @@ from pyspark.sql import functions as F
 
 from jobs.silver import to_double, to_int
 
-DIMENSION_KEYS = {"planes": ("tailnum",), "airports": ("faa",), "airlines": ("carrier",)}
-
 
 def type_planes(raw: DataFrame) -> DataFrame:
     """One row per tail number with its build year, make and capacity."""

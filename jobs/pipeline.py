@@ -15,6 +15,7 @@ from pyspark.sql import DataFrame, SparkSession
 from expectations import rules
 from jobs import bronze, dimensions, gold, silver, sources
 from jobs.settings import Settings
+from jobs.tables import table
 
 ROW_ORDER = ("_source_file", "_row_number")
 
@@ -25,11 +26,16 @@ class DailyDataset:
 
     name: str
     columns: tuple[str, ...]
-    date_column: str
+
+    @property
+    def date_column(self) -> str:
+        column = table(f"bronze/{self.name}").date_column
+        assert column, f"bronze/{self.name} is registered without a date column"
+        return column
 
 
-FLIGHTS = DailyDataset("flights", bronze.FLIGHTS_COLUMNS, "flight_date")
-WEATHER = DailyDataset("weather", bronze.WEATHER_COLUMNS, "weather_date")
+FLIGHTS = DailyDataset("flights", bronze.FLIGHTS_COLUMNS)
+WEATHER = DailyDataset("weather", bronze.WEATHER_COLUMNS)
 DIMENSION_TYPERS = {
     "planes": dimensions.type_planes,
     "airports": dimensions.type_airports,

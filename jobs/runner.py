@@ -13,20 +13,21 @@ import argparse
 import datetime as dt
 import json
 import sys
-import time
 import uuid
 from collections.abc import Callable, Sequence
+from contextlib import closing
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Protocol
 
 from pyspark.sql import DataFrame, SparkSession
 
-from jobs import builds, delta_io, pipeline
-from jobs.builds import DATE_COLUMNS, Build
-from jobs.dimensions import DIMENSION_KEYS
-from jobs.session import build_spark_session, formatted_plan, history_link
+from jobs import builds, pipeline, table_io
+from jobs.builds import Blocked, Build
+from jobs.session import build_spark_session
 from jobs.settings import ENVIRONMENTS, Settings, SettingsError, load_settings
+from jobs.table_io import TableWrite
+from jobs.tables import TABLES, table
 
 
 @dataclass(frozen=True)
@@ -39,14 +40,9 @@ class JobContext:
     end: dt.date
     run_id: str
 
-    def read(self, table: str) -> DataFrame:
+    def read(self, key: str) -> DataFrame:
         """An input table: the run's range of a daily table, or a whole dimension."""
-        path = self.settings.table_uri(*table.split("/"))
-        if not delta_io.is_table(self.spark, path):
-            raise FileNotFoundError(f"{table} has no Delta table at {path}: run its layer first")
-        if table in DATE_COLUMNS:
-            return delta_io.read_range(self.spark, path, DATE_COLUMNS[table], self.start, self.end)
-        return delta_io.read_table(self.spark, path)
+        return table_io.read_input(self.spark, self.settings, table(key), self.start, self.end)
 
 
 @dataclass(frozen=True)
@@ -87,7 +83,7 @@ def _silver_flights(c: JobContext) -> Build:
 LAYERS: dict[str, list[Group]] = {
     "bronze": [_bronze(pipeline.FLIGHTS), _bronze(pipeline.WEATHER)],
     "silver": [
-        *(_dimension(name) for name in DIMENSION_KEYS),
+        *(_dimension(t.name) for t in TABLES.values() if t.job == "silver" and t.merge_key),
         Group(
             ("silver/weather", "quarantine/weather"),
             lambda c: builds.silver_weather(c.read("bronze/weather"), c.run_id),
@@ -109,54 +105,12 @@ LAYERS: dict[str, list[Group]] = {
 }
 
 
-@dataclass(frozen=True)
-class Written:
-    """One table's commit, as reported to logs, to ``--report`` and to Dagster."""
-
-    table: str
-    uri: str
-    rows: int
-    delta_version: int
-    operation: str
-    write_seconds: float
-    spark_app_id: str
-    history_url: str | None
-    plan: str
-
-
 class LayerObserver(Protocol):
     """Told about each group's audits (before any write) and each table written."""
 
     def audited(self, build: Build) -> None: ...
 
-    def wrote(self, written: Written) -> None: ...
-
-
-class Blocked(RuntimeError):
-    """A blocking audit failed; nothing of the group was written."""
-
-
-def write_table(ctx: JobContext, table: str, df: DataFrame) -> Written:
-    """Write one output like the Dagster IO manager: a range replace, or a merge on key."""
-    path = ctx.settings.table_uri(*table.split("/"))
-    plan = formatted_plan(df)
-    began = time.monotonic()
-    if table in DATE_COLUMNS:
-        result = delta_io.write_range(df, path, DATE_COLUMNS[table], ctx.start, ctx.end)
-    else:
-        result = delta_io.merge_on_key(df, path, DIMENSION_KEYS[table.split("/")[1]])
-    app_id = ctx.spark.sparkContext.applicationId
-    return Written(
-        table=table,
-        uri=path,
-        rows=result.rows_written,
-        delta_version=result.version,
-        operation=result.operation,
-        write_seconds=round(time.monotonic() - began, 2),
-        spark_app_id=app_id,
-        history_url=history_link(ctx.settings, app_id),
-        plan=plan,
-    )
+    def wrote(self, written: TableWrite) -> None: ...
 
 
 def run_layer(
@@ -164,28 +118,19 @@ def run_layer(
     layer: str,
     tables: Sequence[str] | None = None,
     observer: LayerObserver | None = None,
-) -> list[Written]:
+) -> list[TableWrite]:
     """Build, audit and write every group of ``layer`` (or the groups holding ``tables``)."""
     groups = [g for g in LAYERS[layer] if not tables or set(g.tables) & set(tables)]
-    written: list[Written] = []
+    written: list[TableWrite] = []
     for group in groups:
         build = group.build(ctx)
         if observer:
             observer.audited(build)
-        failures = build.blocking_failures()
-        if failures:
-            build.release()
-            raise Blocked(
-                f"{', '.join(group.tables)} blocked before publishing (previous versions "
-                "kept):\n  " + "\n  ".join(failures)
-            )
-        try:
-            for table, df in build.outputs.items():
-                written.append(write_table(ctx, table, df))
+        with closing(builds.publishable(build)) as outputs:
+            for target, df in outputs:
+                written.append(table_io.write_table(ctx.settings, target, df, ctx.start, ctx.end))
                 if observer:
                     observer.wrote(written[-1])
-        finally:
-            build.release()
     return written
 
 

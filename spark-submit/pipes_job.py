@@ -25,7 +25,8 @@ from dagster_pipes import (
 )
 
 from jobs.builds import Build
-from jobs.runner import LAYERS, Written, main
+from jobs.runner import LAYERS, main
+from jobs.table_io import TableWrite, write_metadata
 
 
 class PipesReporter:
@@ -36,32 +37,19 @@ class PipesReporter:
 
     def audited(self, build: Build) -> None:
         for outcome in build.check_outcomes():
-            metadata: dict[str, Any] = dict(outcome.metadata)
-            for key in outcome.markdown:
-                metadata[key] = {"raw_value": str(metadata[key]), "type": "md"}
-            for key in outcome.urls:
-                metadata[key] = {"raw_value": str(metadata[key]), "type": "url"}
             self.pipes.report_asset_check(
                 check_name=outcome.check_name,
                 passed=outcome.passed,
                 severity="ERROR" if outcome.blocking else "WARN",
-                metadata=metadata,
+                metadata=outcome.plain_metadata(),
                 asset_key=outcome.table,
             )
 
-    def wrote(self, written: Written) -> None:
-        metadata: dict[str, Any] = {
-            "dagster/row_count": {"raw_value": written.rows, "type": "int"},
-            "dagster/uri": {"raw_value": written.uri, "type": "text"},
-            "delta_version": written.delta_version,
-            "delta_operation": written.operation,
-            "write_seconds": written.write_seconds,
-            "spark_app_id": written.spark_app_id,
-            "spark_plan": {"raw_value": f"```\n{written.plan[:10_000]}\n```", "type": "md"},
-        }
-        if written.history_url:
-            metadata["spark_history"] = {"raw_value": written.history_url, "type": "url"}
-        self.pipes.report_asset_materialization(metadata=metadata, asset_key=written.table)
+    def wrote(self, written: TableWrite) -> None:
+        self.pipes.report_asset_materialization(
+            metadata=write_metadata(written),
+            asset_key=written.table,
+        )
 
 
 def message_writer(params: PipesEnvVarParamsLoader) -> PipesMessageWriter[Any]:

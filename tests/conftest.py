@@ -1,4 +1,8 @@
-"""Shared fixtures: one lakehouse root and one Spark session for the whole test process."""
+"""Shared fixtures: one Spark session per test process, one lakehouse root per test module.
+
+Every module that writes tables gets a root of its own (``lakehouse_root``, autouse), so no
+test depends on what another module wrote or on the order modules run in.
+"""
 
 from __future__ import annotations
 
@@ -11,10 +15,12 @@ from pathlib import Path
 import pytest
 from pyspark.sql import SparkSession
 
-# Settings are read from the environment when first loaded, so this runs before any test
-# module builds them: a throwaway root, no Spark UI, few shuffle partitions.
+# Settings are read from the environment each time they are loaded, so this runs before any
+# test module builds them: throwaway roots, no Spark UI, few shuffle partitions. The folders
+# stay enterable for the dev servers' system users (PostgreSQL runs as `postgres`).
 _ROOT = Path(tempfile.mkdtemp(prefix="lakehouse-test-"))
-os.environ["LAKEHOUSE_ROOT"] = str(_ROOT)
+_ROOT.chmod(0o755)
+os.environ["LAKEHOUSE_ROOT"] = str(_ROOT / "session")
 os.environ["LAKEHOUSE_ENV"] = "local"
 os.environ["LAKEHOUSE__SPARK__UI_ENABLED"] = "false"
 os.environ["LAKEHOUSE__SPARK__SHUFFLE_PARTITIONS"] = "2"
@@ -33,21 +39,29 @@ from jobs.session import build_spark_session  # noqa: E402
 from jobs.settings import Settings, load_settings  # noqa: E402
 
 
-@pytest.fixture(scope="session")
-def settings() -> Settings:
+@pytest.fixture(scope="module", autouse=True)
+def lakehouse_root(request: pytest.FixtureRequest) -> Iterator[Path]:
+    """A fresh lakehouse root for the module (``LAKEHOUSE_ROOT`` while it runs)."""
+    root = _ROOT / request.module.__name__.replace(".", "-")
+    root.mkdir()
+    before = os.environ["LAKEHOUSE_ROOT"]
+    os.environ["LAKEHOUSE_ROOT"] = str(root)
+    yield root
+    os.environ["LAKEHOUSE_ROOT"] = before
+
+
+@pytest.fixture(scope="module")
+def settings(lakehouse_root: Path) -> Settings:
+    """The local settings, with the module's own root."""
     return load_settings()
 
 
 @pytest.fixture(scope="session")
-def spark(settings: Settings) -> Iterator[SparkSession]:
-    session = build_spark_session(settings, "pytest")
+def spark() -> Iterator[SparkSession]:
+    """The one Spark session of the test process, whichever module asks first."""
+    session = build_spark_session(load_settings(), "pytest")
     yield session
     session.stop()
-
-
-@pytest.fixture(scope="session")
-def lakehouse_root(settings: Settings) -> Path:
-    return settings.root
 
 
 @pytest.fixture(scope="session")

@@ -52,9 +52,9 @@ def comparable(df: Any, landing_uri: str, table: str, start: dt.date, end: dt.da
     landing root, so that runs in different roots or environments compare row for row."""
     from pyspark.sql import functions as F
 
-    from jobs.builds import DATE_COLUMNS
+    from jobs.tables import table as registered
 
-    date_column = DATE_COLUMNS.get(table)
+    date_column = registered(table).date_column
     if date_column:
         df = df.where(F.col(date_column).between(start, end))
     if "_source_file" in df.columns:

@@ -83,10 +83,33 @@ class SqlWarehouse:
 
     def __init__(self, schema: str) -> None:
         self.schema = schema
+        self._held: Any = None
 
     # -- connection ---------------------------------------------------------------------
     @contextmanager
+    def session(self) -> Iterator[SqlWarehouse]:
+        """One connection for every load, count and query until the block ends, then closed
+        (what the Dagster warehouse resource holds for a run)."""
+        if self._held is not None:
+            raise RuntimeError("a warehouse session is already open")
+        with self._open(read_only=False) as conn:
+            self._held = conn
+            try:
+                yield self
+            finally:
+                self._held = None
+
+    @contextmanager
     def connect(self, read_only: bool = False) -> Iterator[Any]:
+        """The session's connection, or a new one for this operation alone."""
+        if self._held is not None:
+            yield self._held
+            return
+        with self._open(read_only) as conn:
+            yield conn
+
+    @contextmanager
+    def _open(self, read_only: bool) -> Iterator[Any]:
         raise NotImplementedError
 
     def fill_stage_sql(self, stage: str, columns: list[str]) -> str:
@@ -197,8 +220,8 @@ class SqlWarehouse:
             return int(cursor.fetchone()[0])
 
     def query(self, statement: str) -> tuple[list[str], list[tuple[Any, ...]]]:
-        """Run a read-only query; returns column names and rows."""
-        with self.connect(read_only=True) as conn:
+        """Run a read-only query on a connection of its own; returns column names and rows."""
+        with self._open(read_only=True) as conn:
             cursor = conn.cursor()
             cursor.execute(statement)
             names = [d[0] for d in cursor.description or []]
@@ -215,7 +238,7 @@ class DuckDBWarehouse(SqlWarehouse):
         self.path = path
 
     @contextmanager
-    def connect(self, read_only: bool = False) -> Iterator[Any]:
+    def _open(self, read_only: bool) -> Iterator[Any]:
         import duckdb
 
         if read_only and not Path(self.path).exists():
@@ -254,6 +277,7 @@ class _DuckDBConnection:
 
     def rollback(self) -> None:
         self.raw.rollback()
+        self.raw.begin()
 
 
 class _DuckDBCursor:
@@ -291,7 +315,7 @@ class PostgresWarehouse(SqlWarehouse):
         self.password_env = password_env
 
     @contextmanager
-    def connect(self, read_only: bool = False) -> Iterator[Any]:
+    def _open(self, read_only: bool) -> Iterator[Any]:
         import psycopg
 
         password = os.environ.get(self.password_env)  # read at use, never stored

@@ -1,0 +1,133 @@
+"""The one write path: a registered table read or written, and the record of what happened.
+
+:func:`write_table` writes any table of the registry the way the registry says (a daily
+table's range replaced in one commit, a dimension merged on its key) and returns a
+:class:`TableWrite`, a plain record. :func:`write_metadata` turns that record into the
+metadata every write reports, in Dagster Pipes' plain ``{"raw_value", "type"}`` form:
+the Dagster IO manager renders it as ``MetadataValue``s, the spark-submit job sends it
+through Pipes as it is, and ``--report`` writes the record as JSON.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from pyspark.sql import DataFrame, SparkSession
+
+from jobs import delta_io
+from jobs.session import formatted_plan, history_link
+from jobs.settings import Settings
+from jobs.tables import Table
+
+PLAN_LIMIT = 10_000  # characters of the formatted plan kept: Dagster stores it per partition
+
+
+@dataclass(frozen=True)
+class TableWrite:
+    """One table's commit, as logs, reports and Dagster metadata show it."""
+
+    table: str
+    uri: str
+    rows: int
+    delta_version: int
+    operation: str  # WRITE, MERGE, or UNCHANGED (a merge that changed nothing)
+    write_seconds: float
+    partition_range: str | None  # daily tables: first..last day written
+    rows_total: int | None  # dimensions: rows in the table after the merge
+    columns: tuple[tuple[str, str], ...]  # (name, Spark type) of what was written
+    spark_app_id: str
+    spark_app_name: str
+    history_url: str | None
+    plan: str
+
+
+def read_input(
+    spark: SparkSession,
+    settings: Settings,
+    table: Table,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+) -> DataFrame:
+    """An input table: ``[start, end]`` of a daily table, or all of a dimension."""
+    path = settings.table_uri(*table.path)
+    if not delta_io.is_table(spark, path):
+        raise FileNotFoundError(f"{table.key} has no Delta table at {path}: materialize it first")
+    if table.date_column and start and end:
+        return delta_io.read_range(spark, path, table.date_column, start, end)
+    return delta_io.read_table(spark, path)
+
+
+def write_table(
+    settings: Settings,
+    table: Table,
+    df: DataFrame,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+) -> TableWrite:
+    """Write ``df`` as ``table``: replace ``[start, end]`` of a daily table, or merge a
+    dimension on its key; returns what the commit did."""
+    path = settings.table_uri(*table.path)
+    plan = formatted_plan(df, limit=PLAN_LIMIT)
+    began = time.monotonic()
+    rows_total = None
+    if table.date_column:
+        if not (start and end):
+            raise ValueError(f"{table.key} is written by date range: give start and end")
+        result = delta_io.write_range(df, path, table.date_column, start, end)
+    else:
+        result = delta_io.merge_on_key(df, path, table.merge_key)
+        rows_total = delta_io.read_table(df.sparkSession, path).count()
+    context = df.sparkSession.sparkContext
+    return TableWrite(
+        table=table.key,
+        uri=path,
+        rows=result.rows_written,
+        delta_version=result.version,
+        operation=result.operation,
+        write_seconds=round(time.monotonic() - began, 2),
+        partition_range=f"{start}..{end}" if table.date_column else None,
+        rows_total=rows_total,
+        columns=tuple((f.name, f.dataType.simpleString()) for f in df.schema.fields),
+        spark_app_id=context.applicationId,
+        spark_app_name=context.appName or "",
+        history_url=history_link(settings, context.applicationId),
+        plan=plan,
+    )
+
+
+def write_metadata(w: TableWrite) -> dict[str, dict[str, Any]]:
+    """The metadata of a write, as ``{key: {"raw_value": ..., "type": ...}}``."""
+    entries: dict[str, tuple[Any, str]] = {
+        "dagster/row_count": (w.rows, "int"),
+        "dagster/uri": (w.uri, "text"),
+        "dagster/column_schema": (
+            {"columns": [{"name": name, "type": kind} for name, kind in w.columns]},
+            "table_schema",
+        ),
+        "delta_version": (w.delta_version, "int"),
+        "delta_operation": (w.operation, "text"),
+        "write_seconds": (w.write_seconds, "float"),
+        "spark_app_id": (w.spark_app_id, "text"),
+        "spark_app_name": (w.spark_app_name, "text"),
+        "spark_plan": (f"```\n{w.plan}\n```", "md"),
+        "path": (w.uri, "path"),
+    }
+    if w.history_url:
+        entries["spark_history"] = (w.history_url, "url")
+    if w.partition_range:
+        entries["partition_range"] = (w.partition_range, "text")
+    if w.rows_total is not None:
+        entries["rows_total"] = (w.rows_total, "int")
+    return {key: {"raw_value": value, "type": kind} for key, (value, kind) in entries.items()}
+
+
+def describe(w: TableWrite) -> str:
+    """One log line for a write."""
+    span = f" {w.partition_range}" if w.partition_range else ""
+    return (
+        f"wrote {w.table}{span}: {w.rows:,} rows, {w.operation} as Delta version "
+        f"{w.delta_version} in {w.write_seconds}s"
+    )
