@@ -10,7 +10,7 @@ from assets.landing import landing_key
 from assets.partitions import DAILY_2013, SINGLE_RUN, partition_dates
 from assets.resources import SparkResource
 from assets.tables import asset_args, asset_key
-from jobs import builds, pipeline
+from jobs.compose import builds, pipeline
 
 
 def _bronze_asset(dataset: pipeline.DailyDataset, suite: str | None) -> AssetsDefinition:

@@ -14,6 +14,7 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from jobs.settings import REPO_ROOT, Settings, SettingsError, load_settings
 
@@ -46,8 +47,15 @@ def _range(args: argparse.Namespace, settings: Settings) -> tuple[dt.date, dt.da
     return start, end
 
 
+def _spark(settings: Settings, purpose: str) -> Any:
+    """The Spark session of the assets' own resource, for commands that read tables."""
+    from assets.resources import build_resources
+
+    return build_resources(settings.env)["spark"].session(purpose)
+
+
 def cmd_land(args: argparse.Namespace, settings: Settings) -> int:
-    from jobs import landing, objectstore
+    from jobs.io import landing, objectstore
 
     start, end = _range(args, settings)
     target = settings.storage.landing
@@ -57,7 +65,7 @@ def cmd_land(args: argparse.Namespace, settings: Settings) -> int:
     began = time.monotonic()
     landed = landing.land(landing.landing_target(settings), start, end)
     if args.faults:
-        from jobs import faults
+        from devservers import faults
 
         injected = faults.inject_all(Path(target), start, end)
     by_dataset: dict[str, tuple[int, int]] = {}
@@ -120,11 +128,10 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
-    from jobs import delta_io
-    from jobs.session import build_spark_session
+    from jobs.io import delta_io
     from jobs.tables import delta_tables
 
-    spark = build_spark_session(settings, f"flights-lakehouse[{settings.env}] status")
+    spark = _spark(settings, "status")
     header = f"{'table':22} {'version':>7} {'rows':>10} {'dates':>5}  {'range':23} updated"
     print(header)
     for t in delta_tables():
@@ -148,14 +155,13 @@ def cmd_warehouse_load(args: argparse.Namespace, settings: Settings) -> int:
     if not args.dry_run:
         args.select = "group:warehouse"
         return cmd_run(args, settings)
-    from jobs.session import build_spark_session
     from warehouse.load import plan_table
     from warehouse.tables import WAREHOUSE_TABLES
 
     # Table schemas come from this environment's lakehouse, or from --schema-env (e.g. plan
     # a prod load from a laptop's local tables, without AWS access).
     source = load_settings(args.schema_env) if args.schema_env else settings
-    spark = build_spark_session(source, f"flights-lakehouse[{source.env}] warehouse dry-run")
+    spark = _spark(source, "warehouse dry-run")
     planned = source.model_copy(update={"warehouse": settings.warehouse})
     print(
         f"-- dry run: {settings.env} {settings.warehouse.backend} warehouse, {start}..{end}, "
@@ -168,14 +174,14 @@ def cmd_warehouse_load(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_warehouse_query(args: argparse.Namespace, settings: Settings) -> int:
-    from warehouse.connect import sql_warehouse
+    from assets.resources import build_resources
 
     if settings.warehouse.backend == "redshift":
         raise SystemExit(
             "`warehouse query` reads DuckDB or PostgreSQL; use the Redshift query editor"
         )
     try:
-        names, rows = sql_warehouse(settings).query(args.sql)
+        names, rows = build_resources(settings.env)["warehouse"].query(args.sql)
     except Exception as exc:  # the database's own message says what is wrong
         print(f"lakehouse: query failed: {str(exc).strip().splitlines()[0]}", file=sys.stderr)
         return 1
@@ -216,11 +222,10 @@ def cmd_quality(args: argparse.Namespace, settings: Settings) -> int:
 def _print_quarantine(settings: Settings, day: dt.date) -> None:
     from pyspark.sql import functions as F
 
-    from jobs import delta_io
-    from jobs.session import build_spark_session
+    from jobs.io import delta_io
     from jobs.tables import delta_tables
 
-    spark = build_spark_session(settings, f"flights-lakehouse[{settings.env}] quality")
+    spark = _spark(settings, "quality")
     for t in delta_tables():
         path = settings.table_uri(*t.path)
         if t.layer != "quarantine" or not t.date_column or not delta_io.is_table(spark, path):

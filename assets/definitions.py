@@ -13,7 +13,7 @@ import os
 from dagster import AssetsDefinition, Definitions, in_process_executor
 
 from assets.bronze import bronze_flights, bronze_weather
-from assets.gold import flight_features, route_daily
+from assets.gold import gold_assets
 from assets.landing import landing_specs
 from assets.pipes import pipes_variant
 from assets.resources import build_resources
@@ -35,8 +35,7 @@ spark_assets = [
     silver_airlines,
     silver_weather,
     silver_flights,
-    route_daily,
-    flight_features,
+    *gold_assets,
 ]
 lakehouse_assets = [*spark_assets, *warehouse_assets]
 

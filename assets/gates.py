@@ -22,7 +22,7 @@ from dagster import (
 from assets.metadata import render
 from assets.tables import asset_key, output_name
 from expectations.audit import ACCOUNTING_CHECK, CheckOutcome, suite_check_names
-from jobs.builds import Blocked, Build, publishable
+from jobs.compose.builds import Blocked, Build, publishable
 
 __all__ = ["ACCOUNTING_CHECK", "check_result", "publish", "suite_check_specs"]
 

@@ -7,25 +7,29 @@ definitions needs no configuration beyond ``LAKEHOUSE_ENV``.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator, Sequence
 from contextlib import ExitStack
 from typing import Any
 
 from dagster import (
+    AssetExecutionContext,
     ConfigurableIOManager,
     ConfigurableResource,
     InitResourceContext,
     InputContext,
     OutputContext,
+    PipesSubprocessClient,
 )
 from pydantic import PrivateAttr
 from pyspark.sql import DataFrame, SparkSession
 
 from assets.metadata import render
-from jobs import table_io
-from jobs.session import build_spark_session
+from jobs.entrypoints import submission
+from jobs.io import table_io
+from jobs.io.session import build_spark_session
 from jobs.settings import Settings, load_settings
 from jobs.tables import table
-from warehouse.connect import Warehouse, open_warehouse
+from warehouse.connect import Warehouse, open_warehouse, sql_warehouse
 
 
 class LakehouseConfig(ConfigurableResource):
@@ -67,10 +71,75 @@ class WarehouseResource(ConfigurableResource):
             self._target = self._opened.enter_context(open_warehouse(self.lakehouse.settings()))
         return self._target
 
+    def query(self, statement: str) -> tuple[list[str], list[tuple[Any, ...]]]:
+        """One read-only query on a connection of its own (DuckDB or PostgreSQL)."""
+        settings = self.lakehouse.settings()
+        if settings.warehouse.backend == "redshift":
+            raise ValueError("queries read DuckDB or PostgreSQL; use the Redshift query editor")
+        return sql_warehouse(settings).query(statement)
+
     def teardown_after_execution(self, context: InitResourceContext) -> None:
         if self._opened is not None:
             self._opened.close()
         self._opened, self._target = None, None
+
+
+def pipes_job_arguments(
+    settings: Settings, start: dt.date, end: dt.date, tables: Sequence[str], run_id: str
+) -> list[str]:
+    """Arguments of ``pipes_job.py <layer>``: the range, the selected tables, the run."""
+    return [
+        "--env", settings.env, "--start", start.isoformat(), "--end", end.isoformat(),
+        "--tables", ",".join(tables), "--run-id", run_id,
+    ]  # fmt: skip
+
+
+class SparkPipes(ConfigurableResource):
+    """Launches a layer's spark-submit job out of process (Dagster Pipes) and relays what it
+    reports: the ``[spark] runner`` other than ``in_process`` (see ``assets/pipes.py``)."""
+
+    lakehouse: LakehouseConfig
+
+    def run(self, context: AssetExecutionContext, job: str, tables: Sequence[str]) -> Iterator[Any]:
+        settings = self.lakehouse.settings()
+        if context.has_partition_key_range:
+            window = context.partition_time_window
+            start, end = window.start.date(), (window.end - dt.timedelta(days=1)).date()
+        else:  # dimensions: the range is not used
+            start, end = settings.pipeline.first_date, settings.pipeline.last_date
+        args = pipes_job_arguments(settings, start, end, tables, context.run_id)
+        mode = settings.spark.runner
+        if mode == "pipes_subprocess":
+            command = submission.local_command(settings, job, args, packaged=False, pipes=True)
+            invocation = PipesSubprocessClient().run(
+                command=command, context=context, env=submission.local_environment(False)
+            )
+        elif mode == "pipes_emr_serverless":
+            from dagster_aws.pipes import PipesEMRServerlessClient
+
+            request = submission.emr_serverless_request(settings, job, args, pipes=True)
+            client = PipesEMRServerlessClient(message_reader=_s3_message_reader(settings))
+            invocation = client.run(context=context, start_job_run_params=request)
+        elif mode == "pipes_emr":
+            from dagster_aws.pipes import PipesEMRClient
+
+            request = submission.emr_run_job_flow_request(settings, job, args, pipes=True)
+            client_emr = PipesEMRClient(message_reader=_s3_message_reader(settings))
+            invocation = client_emr.run(context=context, run_job_flow_params=request)
+        else:
+            raise ValueError(f"[spark] runner = {mode!r} does not run through Dagster Pipes")
+        yield from invocation.get_results()
+
+
+def _s3_message_reader(settings: Settings) -> Any:
+    """Messages from the EMR job come back through the package bucket."""
+    import boto3
+    from dagster_aws.pipes import PipesS3MessageReader
+
+    from jobs.io.objectstore import split_uri
+
+    bucket, _ = split_uri(submission.emr_settings(settings).code_uri)
+    return PipesS3MessageReader(bucket=bucket, client=boto3.client("s3"))
 
 
 def _range(window: Any) -> tuple[dt.date, dt.date]:
@@ -114,8 +183,6 @@ def build_resources(env: str) -> dict[str, Any]:
     """Every resource of environment ``env``; the only place resources are assembled."""
     lakehouse = LakehouseConfig(env=env)
     spark = SparkResource(lakehouse=lakehouse)
-    from assets.pipes import SparkPipes
-
     return {
         "lakehouse": lakehouse,
         "spark": spark,

@@ -19,7 +19,7 @@ from assets.landing import landing_key
 from assets.partitions import DAILY_2013, SINGLE_RUN, partition_dates
 from assets.resources import LakehouseConfig, SparkResource
 from assets.tables import asset_args, asset_key, asset_out
-from jobs import builds
+from jobs.compose import builds
 
 
 def _dimension_asset(name: str) -> AssetsDefinition:

@@ -38,7 +38,7 @@ def main() -> None:
 
     from assets.cli import ensure_dagster_home
     from assets.runs import failure_messages, materialize_range
-    from jobs import landing
+    from jobs.io import landing
     from jobs.settings import load_settings
 
     settings = load_settings("local")

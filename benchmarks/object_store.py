@@ -44,8 +44,8 @@ def main() -> None:
     args = parser.parse_args()
 
     from devservers import minio
-    from jobs import landing
-    from jobs.objectstore import s3_client
+    from jobs.io import landing
+    from jobs.io.objectstore import s3_client
     from jobs.settings import load_settings
 
     work = Path(tempfile.mkdtemp(prefix="lakehouse-bench-s3-"))

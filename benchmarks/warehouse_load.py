@@ -35,8 +35,8 @@ def main() -> None:
     import pyarrow.csv as pacsv
 
     from devservers import postgres as pgserver
-    from jobs import delta_io, export
-    from jobs.session import build_spark_session
+    from jobs.io import delta_io, export
+    from jobs.io.session import build_spark_session
     from jobs.settings import load_settings
     from warehouse.sqlwarehouse import PostgresWarehouse, utc_naive
     from warehouse.tables import WAREHOUSE_TABLES

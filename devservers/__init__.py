@@ -1,6 +1,9 @@
-"""Real servers for the dev profile and the tests, started on 127.0.0.1 in folders of their own.
+"""What developers run beside the product; never shipped to a cluster.
 
-``postgres`` stands in for Redshift, ``minio`` for S3. Neither is used by ``local`` or ``prod``.
+Real servers for the dev profile and the tests, started on 127.0.0.1 in folders of their
+own (``postgres`` stands in for Redshift, ``minio`` for S3; neither is used by ``local`` or
+``prod``), the project's tools in ``.tools/`` (``tools``), and realistic broken drops for
+demos and tests (``faults``).
 """
 
 from __future__ import annotations

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
-from jobs.bronze import CORRUPT_COLUMN
-from jobs.silver import (
+from jobs.transforms.bronze import CORRUPT_COLUMN
+from jobs.transforms.silver import (
     FLIGHT_INT_FIELDS,
     WEATHER_DECIMAL_FIELDS,
     is_malformed_decimal,

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from jobs.bronze import CORRUPT_COLUMN, FLIGHTS_COLUMNS, METADATA_COLUMNS
+from jobs.transforms.bronze import CORRUPT_COLUMN, FLIGHTS_COLUMNS, METADATA_COLUMNS
 
 BLOCK, WARN = True, False
 

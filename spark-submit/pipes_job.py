@@ -4,7 +4,7 @@
 
 Dagster's Pipes clients start this (PipesSubprocessClient through spark-submit/submit
 locally, PipesEMRServerlessClient on AWS). It runs exactly the job that
-``jobs/<layer>_job.py`` runs and reports every audit as an asset check and every table
+``jobs/entrypoints/<layer>_job.py`` runs and reports every audit as an asset check and every table
 written as a materialization (rows, Delta version, Spark app id, history link, plan).
 Outside a Pipes session it behaves like the plain entry point. Kept out of ``jobs/`` so
 that package never imports Dagster code.
@@ -24,9 +24,9 @@ from dagster_pipes import (
     open_dagster_pipes,
 )
 
-from jobs.builds import Build
-from jobs.runner import LAYERS, main
-from jobs.table_io import TableWrite, write_metadata
+from jobs.compose.builds import Build
+from jobs.entrypoints.runner import LAYERS, main
+from jobs.io.table_io import TableWrite, write_metadata
 
 
 class PipesReporter:

@@ -5,7 +5,7 @@
                         [--dry-run] [--packaged] [--wait] [-- job options]
     spark-submit/history --env ENV [--port 18080] [--background | --stop]
 
-No pipeline logic lives here: a job is ``jobs/<JOB>_job.py``, run by ``spark-submit``
+No pipeline logic lives here: a job is ``jobs/entrypoints/<JOB>_job.py``, run by ``spark-submit``
 locally (``local[*]`` from the environment's settings) or on EMR, where it is an EMR step
 (add-job-flow-steps) or an EMR Serverless job run (start-job-run). ``--dry-run`` prints
 the exact command or API request and contacts nothing. Exit codes propagate.
@@ -33,9 +33,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from devservers.tools import tool  # noqa: E402
-from jobs.session import REDACTION_REGEX, jars_dir, resolved_jar_paths, s3a_conf  # noqa: E402
-from jobs.settings import Settings, lakehouse_root, load_settings  # noqa: E402
-from jobs.submission import (  # noqa: E402
+from jobs.entrypoints.submission import (  # noqa: E402
     DIST,
     JOBS,
     PIPES_ENTRY,
@@ -47,6 +45,8 @@ from jobs.submission import (  # noqa: E402
     local_command,
     local_environment,
 )
+from jobs.io.session import REDACTION_REGEX, jars_dir, resolved_jar_paths, s3a_conf  # noqa: E402
+from jobs.settings import Settings, lakehouse_root, load_settings  # noqa: E402
 
 CODE_PACKAGES = ("jobs", "expectations")  # what the entry points import
 
@@ -107,7 +107,7 @@ def package(dist: Path, code_only: bool, settings: Settings) -> dict[str, Any]:
     """Build everything a cluster needs into ``dist``; returns the manifest."""
     dist.mkdir(parents=True, exist_ok=True)
     files = [build_code_zip(dist / "code.zip")]
-    scripts = [REPO / "jobs" / f"{job}_job.py" for job in JOBS]
+    scripts = [REPO / "jobs" / "entrypoints" / f"{job}_job.py" for job in JOBS]
     for script in [*scripts, REPO / "spark-submit" / PIPES_ENTRY]:
         entry = dist / "jobs" / script.name
         entry.parent.mkdir(exist_ok=True)
@@ -136,7 +136,7 @@ def upload_package(settings: Settings, dist: Path) -> None:
     """Copy ``dist`` (built by ``package``) to ``[emr] code_uri``."""
     import boto3
 
-    from jobs.objectstore import split_uri
+    from jobs.io.objectstore import split_uri
 
     manifest = dist / "manifest.json"
     if not manifest.is_file():

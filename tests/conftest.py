@@ -35,7 +35,7 @@ os.environ["AWS_DEFAULT_REGION"] = "us-east-1"
 
 from devservers import free_port, minio  # noqa: E402
 from devservers import postgres as pgserver  # noqa: E402
-from jobs.session import build_spark_session  # noqa: E402
+from jobs.io.session import build_spark_session  # noqa: E402
 from jobs.settings import Settings, load_settings  # noqa: E402
 
 

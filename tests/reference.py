@@ -9,7 +9,7 @@ from typing import Any
 import pandas as pd
 from deltalake import DeltaTable
 
-from jobs.landing import source_dir
+from jobs.io.landing import source_dir
 
 
 @cache

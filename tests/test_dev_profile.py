@@ -22,9 +22,9 @@ from pyspark.sql import functions as F
 
 from assets.cli import main
 from devservers import free_port
-from jobs import delta_io
-from jobs.objectstore import s3_client, split_uri
-from jobs.session import build_spark_session
+from jobs.io import delta_io
+from jobs.io.objectstore import s3_client, split_uri
+from jobs.io.session import build_spark_session
 from jobs.settings import REPO_ROOT, Settings, load_settings
 from tests.reference import comparable
 

@@ -7,7 +7,7 @@ import tomllib
 
 import pytest
 
-from jobs.session import pinned_jars
+from jobs.io.session import pinned_jars
 from jobs.settings import REPO_ROOT
 
 DOCKERFILE = (REPO_ROOT / "Dockerfile").read_text()

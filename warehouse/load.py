@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from pyspark.sql import DataFrame, SparkSession
 
-from jobs import export, table_io
+from jobs.io import export, table_io
 from jobs.settings import RedshiftWarehouse, Settings
 from jobs.tables import table
 from warehouse.connect import Warehouse, sql_warehouse

@@ -7,7 +7,7 @@ import pytest
 from dagster import AssetKey
 
 from assets.runs import failure_messages, materialize_range
-from jobs import landing
+from jobs.io import landing
 from tests.reference import counts_by_date, delta_version, source_counts
 
 pytestmark = pytest.mark.slow

@@ -10,7 +10,7 @@ import pytest
 from dagster import AssetKey
 
 from assets.runs import failure_messages, materialize_range
-from jobs import landing
+from jobs.io import landing
 from jobs.settings import load_settings
 from tests.reference import counts_by_date, source_counts
 

@@ -13,7 +13,7 @@ import pytest
 from botocore.stub import Stubber
 
 from assets.runs import failure_messages, materialize_range
-from jobs.objectstore import ensure_bucket, s3_client
+from jobs.io.objectstore import ensure_bucket, s3_client
 from jobs.settings import S3Settings, load_settings
 
 START, END = dt.date(2013, 10, 1), dt.date(2013, 10, 2)

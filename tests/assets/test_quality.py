@@ -9,7 +9,8 @@ from dagster import AssetKey
 
 from assets.cli import main
 from assets.runs import failure_messages, materialize_range
-from jobs import faults, landing
+from devservers import faults
+from jobs.io import landing
 from tests.reference import counts_by_date, delta_frame, delta_version
 
 pytestmark = pytest.mark.slow

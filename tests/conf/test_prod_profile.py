@@ -10,7 +10,7 @@ import yaml
 from dagster._config import validate_config
 from dagster._core.instance.config import dagster_instance_config
 
-from jobs.session import REDACTION_REGEX, spark_conf
+from jobs.io.session import REDACTION_REGEX, spark_conf
 from jobs.settings import REPO_ROOT, load_settings
 
 PROD_INSTANCE = REPO_ROOT / "conf" / "dagster" / "prod"

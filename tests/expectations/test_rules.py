@@ -3,8 +3,8 @@
 import pytest
 
 from expectations import rules
-from jobs import pipeline
-from jobs.bronze import CORRUPT_COLUMN, FLIGHTS_COLUMNS
+from jobs.compose import pipeline
+from jobs.transforms.bronze import CORRUPT_COLUMN, FLIGHTS_COLUMNS
 from tests.jobs.builders import airlines, airports, bronze_flights, flight
 
 

@@ -8,7 +8,7 @@ from typing import Any
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from jobs.bronze import CORRUPT_COLUMN, FLIGHTS_COLUMNS
+from jobs.transforms.bronze import CORRUPT_COLUMN, FLIGHTS_COLUMNS
 
 AIRPORT_ZONES = [
     ("EWR", "America/New_York"),

@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from jobs.session import MissingJarError, pinned_jars, resolved_jar_paths, spark_conf
+from jobs.io.session import MissingJarError, pinned_jars, resolved_jar_paths, spark_conf
 from jobs.settings import SettingsError, load_settings
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from jobs import runner
+from jobs.entrypoints import runner
 from jobs.tables import TABLES, Table, delta_tables, table, written_by
 
 

@@ -82,7 +82,7 @@ def test_a_cluster_id_on_the_command_line_wins(wrappers, capsys):
 
 
 def test_a_transient_cluster_request_is_valid_for_the_emr_api(prod):
-    from jobs.submission import emr_run_job_flow_request
+    from jobs.entrypoints.submission import emr_run_job_flow_request
 
     request = emr_run_job_flow_request(prod, "silver", ARGS, pipes=True)
     assert request["ReleaseLabel"].startswith("emr-7.")
@@ -94,7 +94,7 @@ def test_a_transient_cluster_request_is_valid_for_the_emr_api(prod):
 
 
 def test_pipes_runs_go_through_the_pipes_entry_point_with_the_layer_first(prod):
-    from jobs.submission import emr_serverless_request
+    from jobs.entrypoints.submission import emr_serverless_request
 
     driver = emr_serverless_request(prod, "gold", ARGS, pipes=True)["jobDriver"]["sparkSubmit"]
     assert driver["entryPoint"] == f"{prod.emr.code_uri}/jobs/pipes_job.py"

@@ -19,7 +19,7 @@ from chispa import assert_df_equality
 
 from assets.runs import failure_messages, materialize_range
 from devservers import free_port
-from jobs import delta_io, landing
+from jobs.io import delta_io, landing
 from jobs.settings import REPO_ROOT
 from tests.reference import comparable
 

@@ -38,7 +38,7 @@ def test_the_manifest_lists_every_file_with_its_checksum(dist):
 
 def test_the_code_zip_holds_the_packages_the_jobs_import(dist):
     names = zipfile.ZipFile(dist / "code.zip").namelist()
-    for module in ("jobs/runner.py", "jobs/builds.py", "expectations/gate.py"):
+    for module in ("jobs/entrypoints/runner.py", "jobs/compose/builds.py", "expectations/gate.py"):
         assert module in names
     assert not [n for n in names if n.startswith(("assets/", "tests/"))]
 

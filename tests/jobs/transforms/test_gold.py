@@ -4,7 +4,7 @@ import datetime as dt
 
 import pytest
 
-from jobs import gold
+from jobs.transforms import gold
 
 D = dt.date(2013, 1, 1)
 SCHEMA = (

@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from pyspark.sql import DataFrame, SparkSession
 
 from expectations import rules
-from jobs import bronze, dimensions, gold, silver, sources
+from jobs.io import sources
 from jobs.settings import Settings
 from jobs.tables import table
+from jobs.transforms import bronze, dimensions, silver
 
 ROW_ORDER = ("_source_file", "_row_number")
 
@@ -110,13 +111,3 @@ def quarantine(checked: DataFrame, dataset: DailyDataset, run_id: str) -> DataFr
     return rules.to_quarantine(
         checked, dataset.columns, dataset.date_column, silver.LINEAGE_COLUMNS, run_id
     )
-
-
-def route_daily(silver_flights: DataFrame) -> DataFrame:
-    """Gold ``route_daily``."""
-    return gold.summarize_route_days(silver_flights)
-
-
-def flight_features(silver_flights: DataFrame) -> DataFrame:
-    """Gold ``flight_features``."""
-    return gold.build_flight_features(silver_flights)

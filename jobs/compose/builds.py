@@ -10,7 +10,7 @@ nothing blocks: write-audit-publish with one implementation of every table.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 
 from pyspark.sql import DataFrame, SparkSession
@@ -22,9 +22,10 @@ from expectations.audit import (
     audit_accounts,
     audit_suite,
 )
-from jobs import pipeline
+from jobs.compose import pipeline
 from jobs.settings import Settings
 from jobs.tables import Table, table
+from jobs.transforms import gold
 
 
 class Blocked(RuntimeError):
@@ -148,15 +149,34 @@ def silver_flights(
     )
 
 
-def route_daily(
-    settings: Settings, flights: DataFrame, start: dt.date, end: dt.date, run_id: str
+@dataclass(frozen=True)
+class GoldTable:
+    """A gold table: a transform of the range of ``silver/flights``, with its suite if any."""
+
+    table: str
+    transform: Callable[[DataFrame], DataFrame]
+    suite: str | None = None  # None: no gate of its own (silver is already audited)
+
+
+# Every gold table; the assets and the gold spark-submit job are made from this list.
+GOLD_TABLES = (
+    GoldTable("gold/route_daily", gold.summarize_route_days, "route_daily"),
+    GoldTable("gold/flight_features", gold.build_flight_features),
+)
+
+
+def gold_table(
+    spec: GoldTable,
+    settings: Settings,
+    flights: DataFrame,
+    start: dt.date,
+    end: dt.date,
+    run_id: str,
 ) -> Build:
-    """Route-day statistics, audited by the route_daily suite."""
-    table = pipeline.route_daily(flights).persist()
-    audit = audit_suite("gold/route_daily", "route_daily", table, settings, run_id, start, end)
-    return Build({"gold/route_daily": table}, suites=[audit], held=[table])
-
-
-def flight_features(flights: DataFrame) -> Build:
-    """Per-flight model features (no gate of their own: silver is already audited)."""
-    return Build({"gold/flight_features": pipeline.flight_features(flights)})
+    """One gold table for the range, audited by its suite when it has one."""
+    frame = spec.transform(flights)
+    if spec.suite is None:
+        return Build({spec.table: frame})
+    frame = frame.persist()
+    audit = audit_suite(spec.table, spec.suite, frame, settings, run_id, start, end)
+    return Build({spec.table: frame}, suites=[audit], held=[frame])

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from jobs.silver import to_double, to_int
+from jobs.transforms.silver import to_double, to_int
 
 
 def type_planes(raw: DataFrame) -> DataFrame:

@@ -5,7 +5,7 @@ import gzip
 import zipfile
 from pathlib import Path
 
-from jobs import landing
+from jobs.io import landing
 
 
 def source_flight_lines(day: dt.date) -> list[str]:

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from jobs.session import jars_dir, resolved_jar_paths
+from jobs.io.session import jars_dir, resolved_jar_paths
 from jobs.settings import REPO_ROOT, EmrSettings, Settings, lakehouse_root
 
 JOBS = ("bronze", "silver", "gold")
@@ -29,7 +29,7 @@ def entry_point(job: str, pipes: bool) -> tuple[str, list[str]]:
     """The script spark-submit runs (relative to the checkout or package) and its first args."""
     if pipes:
         return f"spark-submit/{PIPES_ENTRY}", [job]
-    return f"jobs/{job}_job.py", []
+    return f"jobs/entrypoints/{job}_job.py", []
 
 
 def packaged_name(script: str) -> str:

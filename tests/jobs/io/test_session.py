@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from jobs.session import REDACTION_REGEX, spark_conf
+from jobs.io.session import REDACTION_REGEX, spark_conf
 from jobs.settings import load_settings
 
 

@@ -4,7 +4,7 @@ import datetime as dt
 
 import pytest
 
-from jobs import table_io
+from jobs.io import table_io
 from jobs.tables import table
 
 D1, D2 = dt.date(2013, 1, 1), dt.date(2013, 1, 2)

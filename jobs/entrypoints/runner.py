@@ -1,6 +1,6 @@
 """The spark-submit side of every layer: read inputs, build, audit, write, report.
 
-``jobs/bronze_job.py``, ``jobs/silver_job.py`` and ``jobs/gold_job.py`` are thin entry points
+``bronze_job.py``, ``silver_job.py`` and ``gold_job.py`` beside this module are thin entry points
 into :func:`main`. A layer is a list of table groups; each group is built by the same
 function the Dagster asset calls (:mod:`jobs.builds`), audited, and written with the same
 Delta writer, only when no blocking audit failed. Exit codes: 0 written, 1 blocked or a
@@ -22,11 +22,12 @@ from typing import Protocol
 
 from pyspark.sql import DataFrame, SparkSession
 
-from jobs import builds, pipeline, table_io
-from jobs.builds import Blocked, Build
-from jobs.session import build_spark_session
+from jobs.compose import builds, pipeline
+from jobs.compose.builds import Blocked, Build
+from jobs.io import table_io
+from jobs.io.session import build_spark_session
+from jobs.io.table_io import TableWrite
 from jobs.settings import ENVIRONMENTS, Settings, SettingsError, load_settings
-from jobs.table_io import TableWrite
 from jobs.tables import TABLES, table
 
 
@@ -66,6 +67,15 @@ def _dimension(name: str) -> Group:
     )
 
 
+def _gold(spec: builds.GoldTable) -> Group:
+    return Group(
+        (spec.table,),
+        lambda c: builds.gold_table(
+            spec, c.settings, c.read("silver/flights"), c.start, c.end, c.run_id
+        ),
+    )
+
+
 def _silver_flights(c: JobContext) -> Build:
     return builds.silver_flights(
         c.settings,
@@ -90,18 +100,7 @@ LAYERS: dict[str, list[Group]] = {
         ),
         Group(("silver/flights", "quarantine/flights"), _silver_flights),
     ],
-    "gold": [
-        Group(
-            ("gold/route_daily",),
-            lambda c: builds.route_daily(
-                c.settings, c.read("silver/flights"), c.start, c.end, c.run_id
-            ),
-        ),
-        Group(
-            ("gold/flight_features",),
-            lambda c: builds.flight_features(c.read("silver/flights")),
-        ),
-    ],
+    "gold": [_gold(spec) for spec in builds.GOLD_TABLES],
 }
 
 
@@ -144,7 +143,7 @@ def _date(text: str) -> dt.date:
 def build_parser(layer: str) -> argparse.ArgumentParser:
     tables = [t for g in LAYERS[layer] for t in g.tables]
     parser = argparse.ArgumentParser(
-        prog=f"spark-submit jobs/{layer}_job.py",
+        prog=f"spark-submit jobs/entrypoints/{layer}_job.py",
         description=f"Build the {layer} tables ({', '.join(tables)}) for a date range: the "
         "same code as the Dagster assets, audited before anything is written.",
     )

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from jobs import bronze, sources
-from jobs.bronze import FLIGHTS_COLUMNS, LandingFileError
+from jobs.io import sources
+from jobs.transforms import bronze
+from jobs.transforms.bronze import FLIGHTS_COLUMNS, LandingFileError
 
 HEADER = ",".join(FLIGHTS_COLUMNS)
 ROW = "2013,1,1,517,515,2,830,819,11,UA,1545,N14228,EWR,IAH,227,1400,5,15,2013-01-01T10:00:00Z"

@@ -17,8 +17,8 @@ from typing import Any
 
 from pyspark.sql import DataFrame, SparkSession
 
-from jobs import delta_io
-from jobs.session import formatted_plan, history_link
+from jobs.io import delta_io
+from jobs.io.session import formatted_plan, history_link
 from jobs.settings import Settings
 from jobs.tables import Table
 

@@ -6,7 +6,7 @@ import pytest
 from chispa import assert_df_equality
 from pyspark.sql import functions as F
 
-from jobs import silver
+from jobs.transforms import silver
 from tests.jobs.builders import airlines, airports, bronze_flights, flight
 
 

@@ -12,7 +12,7 @@ import gzip
 from dataclasses import dataclass
 from pathlib import Path
 
-from jobs.landing import daily_file
+from jobs.io.landing import daily_file
 
 ROW_FAULTS = {
     # kind: the quarantine reason it must produce

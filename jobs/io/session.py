@@ -152,7 +152,7 @@ def build_spark_session(settings: Settings, app_name: str) -> SparkSession:
 def _prepare_storage(settings: Settings) -> None:
     """Make the event-log folder and the buckets exist: Spark refuses to start without the
     first, and a Delta write into a missing bucket fails late. Done once per JVM."""
-    from jobs.objectstore import ensure_buckets  # boto3 is used only for object storage
+    from jobs.io.objectstore import ensure_buckets  # boto3 is used only for object storage
 
     if "://" not in settings.storage.event_log:
         Path(settings.storage.event_log).mkdir(parents=True, exist_ok=True)

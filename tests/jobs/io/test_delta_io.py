@@ -5,7 +5,7 @@ import datetime as dt
 import pytest
 from chispa import assert_df_equality
 
-from jobs import delta_io
+from jobs.io import delta_io
 
 D1, D2, D3 = dt.date(2013, 1, 1), dt.date(2013, 1, 2), dt.date(2013, 1, 3)
 SCHEMA = "flight_date DATE, id INT, value STRING"

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from jobs import objectstore
+from jobs.io import objectstore
 from jobs.settings import Settings
 
 DAILY_DATASETS = ("flights", "weather")

@@ -13,7 +13,12 @@ from py4j.protocol import Py4JJavaError
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from jobs.bronze import LandingFileError, LandingProblem, find_landing_problems, number_lines
+from jobs.transforms.bronze import (
+    LandingFileError,
+    LandingProblem,
+    find_landing_problems,
+    number_lines,
+)
 
 _CAUSE = re.compile(r"Caused by: ([\w.$]+(?:Exception|Error)[^\n]*)")
 

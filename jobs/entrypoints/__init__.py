@@ -1,0 +1,1 @@
+"""What spark-submit runs (``<layer>_job.py`` over ``runner``) and how it is submitted."""

@@ -1,0 +1,1 @@
+"""The edges: Spark session, Delta tables (the one reader and writer), landing, S3."""

@@ -1,0 +1,1 @@
+"""Pure transforms: ``DataFrame -> DataFrame`` (or ``Column``) functions, no I/O, no session."""
