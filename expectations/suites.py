@@ -86,6 +86,19 @@ def route_daily() -> list[SuiteEntry]:
     ]  # fmt: skip
 
 
+def carrier_daily() -> list[SuiteEntry]:
+    """Carrier-day scorecards: one row per key, counts and shares within their ranges."""
+    return [
+        _e("ExpectCompoundColumnsToBeUnique", BLOCK, column_list=["flight_date", "carrier"]),
+        *_not_null(BLOCK, "flight_date", "carrier"),
+        _e("ExpectColumnValuesToBeBetween", BLOCK, column="flights", min_value=1),
+        _e("ExpectColumnPairValuesAToBeGreaterThanB", BLOCK, column_A="flights",
+           column_B="cancelled", or_equal=True),
+        _e("ExpectColumnValuesToBeBetween", BLOCK, column="on_time_share", min_value=0,
+           max_value=1),
+    ]  # fmt: skip
+
+
 def _dimension(key: str, *warn_not_null: str) -> Callable[[], list[SuiteEntry]]:
     def suite() -> list[SuiteEntry]:
         return [
@@ -104,6 +117,7 @@ SUITES: dict[str, Callable[[], list[SuiteEntry]]] = {
     "bronze_flights": bronze_flights,
     "silver_flights": silver_flights,
     "route_daily": route_daily,
+    "carrier_daily": carrier_daily,
     "planes": _dimension("tailnum", "seats"),
     "airports": _dimension("faa", "tzone"),
     "airlines": _dimension("carrier", "name"),

@@ -111,6 +111,11 @@ TABLES: dict[str, Table] = {
               "cancellations, mean/median/p90 departure delay and on-time arrival share.",
               date_column="flight_date", job="gold",
               warehouse=WarehouseLayout("route_daily", "dest", ("flight_date",))),
+        # carrier_daily is small and read whole by dashboards: sorted by date, on every node.
+        Table("gold", "carrier_daily", "One row per (date, carrier): flights, cancellations, "
+              "mean departure delay and on-time arrival share, for airline scorecards.",
+              date_column="flight_date", job="gold",
+              warehouse=WarehouseLayout("carrier_daily", None, ("flight_date", "carrier"))),
         # flight_features is scanned by date for training: carrier spreads it evenly.
         Table("gold", "flight_features", "One row per flight: schedule, route, plane and "
               "weather known before departure, with the departure delay as label.",

@@ -26,23 +26,14 @@ from jobs.io import delta_io
 from jobs.io.objectstore import s3_client, split_uri
 from jobs.io.session import build_spark_session
 from jobs.settings import REPO_ROOT, Settings, load_settings
+from jobs.tables import delta_tables
 from tests.reference import comparable
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e, pytest.mark.postgres]
 
 START, END = dt.date(2013, 7, 1), dt.date(2013, 7, 2)
 RANGE = ["--start", START.isoformat(), "--end", END.isoformat()]
-TABLES = [
-    "bronze/flights",
-    "bronze/weather",
-    "silver/flights",
-    "silver/weather",
-    "quarantine/flights",
-    "gold/route_daily",
-    "gold/flight_features",
-    "silver/planes",
-    "silver/airports",
-]
+TABLES = [t.key for t in delta_tables()]
 
 
 def dev_environment(root: Path, minio_endpoint: str, pg_port: int, pg_password: str) -> dict:

@@ -6,19 +6,15 @@ import pandas as pd
 import pytest
 
 from assets.cli import main
+from jobs.tables import delta_tables
 from tests.reference import counts_by_date, delta_frame, delta_version, source_counts
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 
 START, END = dt.date(2013, 3, 8), dt.date(2013, 3, 12)  # spans the start of DST
 RANGE = ["--start", START.isoformat(), "--end", END.isoformat()]
-TABLES = [
-    "bronze/flights",
-    "silver/flights",
-    "quarantine/flights",
-    "gold/route_daily",
-    "gold/flight_features",
-]
+# Every table with one row per flight or per flight-day group, compared before and after.
+TABLES = [t.key for t in delta_tables() if t.date_column == "flight_date"]
 
 
 def content(path: str) -> pd.DataFrame:

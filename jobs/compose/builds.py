@@ -162,6 +162,7 @@ class GoldTable:
 GOLD_TABLES = (
     GoldTable("gold/route_daily", gold.summarize_route_days, "route_daily"),
     GoldTable("gold/flight_features", gold.build_flight_features),
+    GoldTable("gold/carrier_daily", gold.summarize_carrier_days, "carrier_daily"),
 )
 
 

@@ -29,6 +29,21 @@ def summarize_route_days(flights: DataFrame) -> DataFrame:
     )
 
 
+def summarize_carrier_days(flights: DataFrame) -> DataFrame:
+    """One row per (date, carrier): volume, cancellations, mean departure delay (over
+    flights that departed) and on-time share (over flights that arrived)."""
+    arrived = F.col("arr_delay_min").isNotNull()
+    return flights.groupBy("flight_date", "carrier").agg(
+        F.count(F.lit(1)).cast("int").alias("flights"),
+        F.sum(F.col("cancelled").cast("int")).cast("int").alias("cancelled"),
+        F.avg("dep_delay_min").alias("mean_dep_delay_min"),
+        (
+            F.sum(F.when(arrived, (F.col("arr_delay_min") < ON_TIME_MINUTES).cast("int")))
+            / F.sum(arrived.cast("int"))
+        ).alias("on_time_share"),
+    )
+
+
 def build_flight_features(flights: DataFrame) -> DataFrame:
     """One row per flight with the inputs a departure-delay model needs and its label.
 

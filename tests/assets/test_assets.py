@@ -8,7 +8,9 @@ from dagster import AssetKey
 
 from assets.runs import failure_messages, materialize_range
 from jobs.io import landing
+from jobs.tables import delta_tables
 from tests.reference import counts_by_date, delta_version, source_counts
+from warehouse.tables import WAREHOUSE_TABLES
 
 pytestmark = pytest.mark.slow
 
@@ -43,13 +45,9 @@ def test_every_asset_is_materialized_for_every_day_of_the_range(run):
     keys = {
         e.materialization.asset_key.to_user_string() for e in run.get_asset_materialization_events()
     }
-    assert keys == {
-        "bronze/flights", "bronze/weather", "silver/flights", "silver/weather",
-        "quarantine/flights", "quarantine/weather", "silver/planes", "silver/airports",
-        "silver/airlines", "gold/route_daily", "gold/flight_features",
-        "warehouse/route_daily", "warehouse/flight_features", "warehouse/planes",
-        "warehouse/airports", "warehouse/airlines",
-    }  # fmt: skip
+    assert keys == {t.key for t in delta_tables()} | {
+        f"warehouse/{name}" for name in WAREHOUSE_TABLES
+    }
     partitions = {
         e.partition for e in run.get_asset_materialization_events()
         if e.materialization.asset_key == AssetKey(["silver", "flights"])

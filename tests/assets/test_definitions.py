@@ -9,12 +9,10 @@ from dagster._core.definitions.backfill_policy import BackfillPolicyType
 
 from assets.definitions import defs
 from jobs.settings import REPO_ROOT
+from jobs.tables import delta_tables
 
-DAILY = {
-    "bronze/flights", "bronze/weather", "silver/flights", "silver/weather",
-    "quarantine/flights", "quarantine/weather", "gold/route_daily", "gold/flight_features",
-}  # fmt: skip
-DIMENSIONS = {"silver/planes", "silver/airports", "silver/airlines"}
+DAILY = {t.key for t in delta_tables() if t.daily}
+DIMENSIONS = {t.key for t in delta_tables() if t.merge_key}
 
 
 def test_daily_assets_cover_2013_and_backfill_in_one_run():
