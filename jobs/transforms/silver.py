@@ -193,21 +193,27 @@ def parse_weather(bronze: DataFrame) -> DataFrame:
     )
 
 
+# Parsed weather measurement -> its silver name (with its unit); flights carry them all.
+WEATHER_MEASURES = {
+    "temp_value": "temp_f",
+    "dewp_value": "dewpoint_f",
+    "humid_value": "humidity_pct",
+    "wind_dir_value": "wind_dir_deg",
+    "wind_speed_value": "wind_speed_mph",
+    "wind_gust_value": "wind_gust_mph",
+    "precip_value": "precip_in",
+    "pressure_value": "pressure_mb",
+    "visib_value": "visibility_mi",
+}
+
+
 def to_silver_weather(checked: DataFrame) -> DataFrame:
     """The silver weather columns of parsed rows that passed every rule."""
     return checked.select(
         "weather_date",
         F.col("origin_code").alias("origin"),
         "time_hour_utc",
-        F.col("temp_value").alias("temp_f"),
-        F.col("dewp_value").alias("dewpoint_f"),
-        F.col("humid_value").alias("humidity_pct"),
-        F.col("wind_dir_value").alias("wind_dir_deg"),
-        F.col("wind_speed_value").alias("wind_speed_mph"),
-        F.col("wind_gust_value").alias("wind_gust_mph"),
-        F.col("precip_value").alias("precip_in"),
-        F.col("pressure_value").alias("pressure_mb"),
-        F.col("visib_value").alias("visibility_mi"),
+        *(F.col(parsed).alias(name) for parsed, name in WEATHER_MEASURES.items()),
         *LINEAGE_COLUMNS,
     )
 
@@ -215,11 +221,8 @@ def to_silver_weather(checked: DataFrame) -> DataFrame:
 def enrich_flights(flights: DataFrame, weather: DataFrame, planes: DataFrame) -> DataFrame:
     """Join each flight with its origin's weather at the scheduled hour and its plane."""
     hourly = weather.select(
-        "origin",
-        F.col("time_hour_utc").alias("sched_hour_utc"),
-        "temp_f", "dewpoint_f", "humidity_pct", "wind_dir_deg", "wind_speed_mph",
-        "wind_gust_mph", "precip_in", "pressure_mb", "visibility_mi",
-    )  # fmt: skip
+        "origin", F.col("time_hour_utc").alias("sched_hour_utc"), *WEATHER_MEASURES.values()
+    )
     plane = planes.select(
         "tailnum",
         F.col("year_built").alias("plane_year_built"),
