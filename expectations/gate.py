@@ -17,16 +17,17 @@ from typing import Any
 from pyspark.sql import DataFrame
 
 from expectations.suites import SUITES
+from jobs.tables import TABLES
 
 SAMPLE_SIZE = 5
-# Columns that identify an offending row in a report: the raw line, or the table's key.
+# Columns that identify an offending row in a report: the raw line, or the table's key
+# (dimensions: their registered merge key).
 ROW_IDENTITY = {
     "bronze_flights": ("_source_file", "_row_number"),
     "silver_flights": ("_source_file", "_row_number"),
     "route_daily": ("flight_date", "origin", "dest", "carrier"),
-    "planes": ("tailnum",),
-    "airports": ("faa",),
-    "airlines": ("carrier",),
+    "carrier_daily": ("flight_date", "carrier"),
+    **{t.name: t.merge_key for t in TABLES.values() if t.merge_key},
 }
 
 

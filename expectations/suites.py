@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from jobs.tables import table
 from jobs.transforms.bronze import CORRUPT_COLUMN, FLIGHTS_COLUMNS, METADATA_COLUMNS
 
 BLOCK, WARN = True, False
@@ -99,7 +100,10 @@ def carrier_daily() -> list[SuiteEntry]:
     ]  # fmt: skip
 
 
-def _dimension(key: str, *warn_not_null: str) -> Callable[[], list[SuiteEntry]]:
+def _dimension(name: str, *warn_not_null: str) -> Callable[[], list[SuiteEntry]]:
+    """A dimension's suite: its registered merge key unique and present, coverage warned."""
+    (key,) = table(f"silver/{name}").merge_key
+
     def suite() -> list[SuiteEntry]:
         return [
             _e("ExpectColumnValuesToBeUnique", BLOCK, column=key),
@@ -118,7 +122,7 @@ SUITES: dict[str, Callable[[], list[SuiteEntry]]] = {
     "silver_flights": silver_flights,
     "route_daily": route_daily,
     "carrier_daily": carrier_daily,
-    "planes": _dimension("tailnum", "seats"),
-    "airports": _dimension("faa", "tzone"),
-    "airlines": _dimension("carrier", "name"),
+    "planes": _dimension("planes", "seats"),
+    "airports": _dimension("airports", "tzone"),
+    "airlines": _dimension("airlines", "name"),
 }
