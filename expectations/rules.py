@@ -57,6 +57,16 @@ def _minutes_between(start: str, end: str) -> Column:
     return (F.unix_timestamp(end) - F.unix_timestamp(start)) / 60
 
 
+def is_in_file_day(file_day_column: str, described: str) -> RowRule:
+    """The row's own date (``row_date``) is the day of the file it arrived in."""
+    return RowRule(
+        "is_in_file_day",
+        "date_outside_partition",
+        f"The row's {described} is the day of the file it arrived in.",
+        lambda: F.col("row_date") == F.col(file_day_column),
+    )
+
+
 def flight_rules(max_delay_minutes: int = DEFAULT_MAX_DELAY_MINUTES) -> tuple[RowRule, ...]:
     """The row rules of flights; ``max_delay_minutes`` bounds a believable delay."""
     return (
@@ -127,12 +137,7 @@ _BASE_FLIGHT_RULES: tuple[RowRule, ...] = (
         "Every numeric field is empty, NA or an integer.",
         lambda: _all([~is_malformed_integer(F.col(c)) for c in FLIGHT_INT_FIELDS]),
     ),
-    RowRule(
-        "is_in_file_day",
-        "date_outside_partition",
-        "The row's year-month-day is the day of the file it arrived in.",
-        lambda: F.col("row_date") == F.col("flight_date"),
-    ),
+    is_in_file_day("flight_date", "year-month-day"),
     RowRule(
         "has_scheduled_times",
         "missing_scheduled_time",
@@ -178,12 +183,7 @@ WEATHER_RULES: tuple[RowRule, ...] = (
         "Every numeric field is empty, NA or a number.",
         lambda: _all([~is_malformed_decimal(F.col(c)) for c in WEATHER_DECIMAL_FIELDS]),
     ),
-    RowRule(
-        "is_in_file_day",
-        "date_outside_partition",
-        "The row's local year-month-day is the day of the file it arrived in.",
-        lambda: F.col("row_date") == F.col("weather_date"),
-    ),
+    is_in_file_day("weather_date", "local year-month-day"),
 )
 
 
