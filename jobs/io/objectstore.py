@@ -38,7 +38,9 @@ def s3_client(s3: S3Settings) -> Any:
     from botocore.config import Config
 
     style = "path" if s3.path_style_access else "auto"
-    return boto3.client(
+    # A session of its own resolves the credential chain now, not once per process: the
+    # default session keeps whatever credentials the first client in the process found.
+    return boto3.session.Session().client(
         "s3",
         endpoint_url=s3.endpoint,
         region_name=s3.region,

@@ -83,11 +83,14 @@ def test_a_provisioned_cluster_is_addressed_by_id_and_secret(settings):
 
 
 @pytest.fixture
-def clients(monkeypatch):
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "contract-test")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "contract-test")
-    data_api = boto3.client("redshift-data", region_name="us-east-1")
-    s3 = boto3.client("s3", region_name="us-east-1")
+def clients():
+    # A session of its own: fake keys must not reach the process's default boto3 session,
+    # whose cached credentials later tests (MinIO) would then use.
+    session = boto3.session.Session(
+        aws_access_key_id="contract-test", aws_secret_access_key="contract-test"
+    )
+    data_api = session.client("redshift-data", region_name="us-east-1")
+    s3 = session.client("s3", region_name="us-east-1")
     with Stubber(data_api) as api_stub, Stubber(s3) as s3_stub:
         yield data_api, api_stub, s3, s3_stub
         api_stub.assert_no_pending_responses()
