@@ -24,6 +24,7 @@ from pydantic import PrivateAttr
 from pyspark.sql import DataFrame, SparkSession
 
 from assets.metadata import render
+from assets.partitions import window_dates
 from jobs.entrypoints import submission
 from jobs.io import table_io
 from jobs.io.session import build_spark_session
@@ -103,8 +104,7 @@ class SparkPipes(ConfigurableResource):
     def run(self, context: AssetExecutionContext, job: str, tables: Sequence[str]) -> Iterator[Any]:
         settings = self.lakehouse.settings()
         if context.has_partition_key_range:
-            window = context.partition_time_window
-            start, end = window.start.date(), (window.end - dt.timedelta(days=1)).date()
+            start, end = window_dates(context.partition_time_window)
         else:  # dimensions: the range is not used
             start, end = settings.pipeline.first_date, settings.pipeline.last_date
         args = pipes_job_arguments(settings, start, end, tables, context.run_id)
@@ -142,10 +142,6 @@ def _s3_message_reader(settings: Settings) -> Any:
     return PipesS3MessageReader(bucket=bucket, client=boto3.client("s3"))
 
 
-def _range(window: Any) -> tuple[dt.date, dt.date]:
-    return window.start.date(), (window.end - dt.timedelta(days=1)).date()
-
-
 class DeltaIOManager(ConfigurableIOManager):
     """Stores asset DataFrames as the registered Delta tables, through the one write path.
 
@@ -161,7 +157,9 @@ class DeltaIOManager(ConfigurableIOManager):
     def handle_output(self, context: OutputContext, obj: DataFrame) -> None:
         settings = self.spark.lakehouse.settings()
         target = table(context.asset_key.to_user_string())
-        bounds = _range(context.asset_partitions_time_window) if target.daily else (None, None)
+        bounds = (
+            window_dates(context.asset_partitions_time_window) if target.daily else (None, None)
+        )
         written = table_io.write_table(settings, target, obj, *bounds)
         context.log.info(table_io.describe(written))
         context.add_output_metadata(render(table_io.write_metadata(written)))
@@ -171,7 +169,7 @@ class DeltaIOManager(ConfigurableIOManager):
         assert upstream is not None and upstream.asset_key is not None
         source = table(upstream.asset_key.to_user_string())
         bounds = (
-            _range(context.asset_partitions_time_window)
+            window_dates(context.asset_partitions_time_window)
             if context.has_asset_partitions
             else (None, None)
         )
