@@ -33,7 +33,7 @@ export UV_PYTHON_DOWNLOADS := never
 ROOT := $(abspath $(or $(LAKEHOUSE_ROOT),$(CURDIR)/.lakehouse))
 
 .PHONY: setup tools jars demo test lint typecheck pytest ui status postgres postgres-stop \
-	postgres-reset minio minio-bin minio-stop clean-data
+	postgres-reset minio minio-bin minio-stop mlflow mlflow-stop clean-data
 
 setup: tools $(VENV)/.synced jars
 
@@ -73,10 +73,15 @@ jars: .jars/.resolved
 demo: setup
 	$(BIN)/lakehouse land $(DEMO_RANGE)
 	$(BIN)/lakehouse run $(DEMO_RANGE)
+	$(BIN)/lakehouse train
+	$(BIN)/lakehouse score
 	$(BIN)/lakehouse status
+	$(BIN)/lakehouse model
 	@echo
-	@echo "Open the Dagster UI on these runs:  $(BIN)/lakehouse ui   (then http://127.0.0.1:3000)"
-# The whole of 2013 unless DEMO_START/DEMO_END narrow it (the README test runs two days).
+	@echo "Open the Dagster UI on these runs:  $(BIN)/lakehouse ui        (http://127.0.0.1:3000)"
+	@echo "and MLflow on the model's runs:      $(BIN)/lakehouse mlflow-ui (http://127.0.0.1:5000)"
+# The whole of 2013 unless DEMO_START/DEMO_END narrow it (the README test runs two weeks,
+# and moves the model's cutoff into them with LAKEHOUSE__ML__TRAINING_CUTOFF).
 DEMO_RANGE = $(if $(DEMO_START),--start $(DEMO_START)) $(if $(DEMO_END),--end $(DEMO_END))
 
 lint: setup
@@ -108,6 +113,14 @@ postgres-stop: setup
 # Stops the server and deletes its data (and the password it was created with).
 postgres-reset: setup
 	$(BIN)/python -m devservers.postgres reset --dir $(ROOT)/postgres
+
+# The dev profile's MLflow: a tracking server on 127.0.0.1:5000 whose store is a database
+# `mlflow` on the dev PostgreSQL and whose artifacts go to MinIO (start both first).
+mlflow: setup
+	$(BIN)/python -m devservers.mlflow start --dir $(ROOT)/mlflow-server --port 5000
+
+mlflow-stop: setup
+	$(BIN)/python -m devservers.mlflow stop --dir $(ROOT)/mlflow-server
 
 # The dev profile's S3: MinIO on 127.0.0.1:9000, data under $LAKEHOUSE_ROOT/minio. Its root
 # credentials are AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, which the dev profile reads too.

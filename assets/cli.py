@@ -12,7 +12,7 @@ import os
 import shutil
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +63,8 @@ def cmd_land(args: argparse.Namespace, settings: Settings) -> int:
     if args.faults and not local:
         raise SystemExit(f"--faults edits landed files in place; {target} is not a local folder")
     began = time.monotonic()
+    if args.replay:
+        return _replay(landing.landing_target(settings), target, start, end, args.every)
     landed = landing.land(landing.landing_target(settings), start, end)
     if args.faults:
         from devservers import faults
@@ -88,20 +90,48 @@ def cmd_land(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _replay(target: Any, where: str, start: dt.date, end: dt.date, every: float) -> int:
+    """Drop one day of files at a time, as upstream would day after day (snapshots once)."""
+    from jobs.io import landing
+
+    for dataset in landing.SNAPSHOT_DATASETS:
+        landing.land_snapshot(target, dataset, start)
+    day = start
+    while day <= end:
+        for dataset in landing.DAILY_DATASETS:
+            landing.land_daily(target, dataset, day, day)
+        print(f"replayed {day} into {where}", flush=True)
+        day += dt.timedelta(days=1)
+        if day <= end:
+            time.sleep(every)
+    return 0
+
+
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
+    """Materialize the selection (never the ML assets: `train` and `score` run those)."""
+    from assets.runs import pipeline_selection
+
+    return _materialize(args, settings, pipeline_selection(args.select))
+
+
+def _materialize(
+    args: argparse.Namespace, settings: Settings, selection: str, ranged: bool = True
+) -> int:
+    """One Dagster run of ``selection`` over the range; prints what it did."""
     from dagster import DagsterInstance
 
     from assets.runs import failure_messages, materialize_range
 
     start, end = _range(args, settings)
     ensure_dagster_home(settings)
-    print(f"running {args.select!r} for {start}..{end} on {settings.env} (one Dagster run)")
+    span = f" for {start}..{end}" if ranged else ""
+    print(f"running {selection!r}{span} on {settings.env} (one Dagster run)")
     began = time.monotonic()
     result = materialize_range(
         start,
         end,
         env=settings.env,
-        selection=args.select,
+        selection=selection,
         instance=DagsterInstance.get(),
         log_level=args.log_level,
     )
@@ -110,11 +140,7 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         mat = event.materialization
         latest[mat.asset_key.to_user_string()] = mat.metadata  # one event per partition
     for key, meta in sorted(latest.items()):
-        rows, version = meta.get("dagster/row_count"), meta.get("delta_version")
-        where = (
-            f"delta_version={version.value}" if version else f"into {meta['target_table'].value}"
-        )
-        print(f"  {key:26} rows written={getattr(rows, 'value', 0):>9,} {where}")
+        print(f"  {key:26} {_materialized(meta)}")
     for check in result.get_asset_check_evaluations():
         verdict = "passed" if check.passed else "FAILED"
         values = {k: getattr(v, "value", v) for k, v in check.metadata.items()}
@@ -125,6 +151,95 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     status = "succeeded" if result.success else "FAILED"
     print(f"run {result.run_id} {status} in {elapsed:.0f}s")
     return 0 if result.success else 1
+
+
+def _materialized(meta: Mapping[str, Any]) -> str:
+    """What one materialization did, in a few words (a table write, a load, a model)."""
+    values = {k: getattr(v, "value", v) for k, v in meta.items()}
+    if "model_version" in values:
+        return (
+            f"version {values['model_version']}, holdout PR AUC {values['holdout_pr_auc']:.4f}, "
+            f"champion: version {values['champion_version']} ({values['decision']})"
+        )
+    rows = values.get("dagster/row_count", 0)
+    if "delta_version" in values:
+        return f"rows written={rows:>9,} delta_version={values['delta_version']}"
+    return f"rows written={rows:>9,} into {values.get('target_table', '?')}"
+
+
+def cmd_train(args: argparse.Namespace, settings: Settings) -> int:
+    """Materialize ml/delay_model: one training run, judged and registered."""
+    ml = settings.ml
+    print(
+        f"training {ml.model_name} on days up to {ml.training_cutoff}, holdout "
+        f"{ml.holdout_days} days; MLflow at {ml.tracking_uri}"
+    )
+    args.start, args.end = None, None
+    return _materialize(args, settings, "key:ml/delay_model", ranged=False)
+
+
+def cmd_score(args: argparse.Namespace, settings: Settings) -> int:
+    """Materialize ml/delay_predictions; by default every day after the champion's cutoff
+    through the last day of gold/flight_features."""
+    if args.end is None:
+        from jobs.io import delta_io
+
+        path = settings.table_uri("gold", "flight_features")
+        spark = _spark(settings, "score")
+        if not delta_io.is_table(spark, path):
+            raise SystemExit(f"no gold/flight_features at {path}: run `lakehouse run` first")
+        args.end = delta_io.table_summary(spark, path, "flight_date")["last"]
+    if args.start is None:
+        from jobs.io import model_registry
+
+        champion = model_registry.champion(settings.ml)
+        if champion is None:
+            raise SystemExit(f"{settings.ml.model_name} has no champion: run `lakehouse train`")
+        cutoff = dt.date.fromisoformat(champion.tag("training_cutoff"))
+        args.start = cutoff + dt.timedelta(days=1)
+        print(f"scoring from {args.start}: the day after version {champion.version}'s cutoff")
+    return _materialize(args, settings, "key:ml/delay_predictions")
+
+
+def cmd_model(args: argparse.Namespace, settings: Settings) -> int:
+    """Print the registry: versions, aliases, holdout metrics, cutoff, decision."""
+    from jobs.io import model_registry
+
+    ml = settings.ml
+    found = model_registry.versions(ml)
+    print(f"{ml.model_name} in {ml.tracking_uri}")
+    if not found:
+        print("  no versions yet: run `lakehouse train`")
+        return 0
+    print(f"  {'version':>7}  {'aliases':20} {'cutoff':10}  {'PR AUC':>6} {'ROC AUC':>7} "
+          f"{'baseline PR':>11}  decision")  # fmt: skip
+    for v in found:
+        tags = v.tags
+        print(
+            f"  {v.version:>7}  {','.join(v.aliases) or '-':20} "
+            f"{tags.get('training_cutoff', '?'):10}  {tags.get('pr_auc', '?'):>6} "
+            f"{tags.get('roc_auc', '?'):>7} {tags.get('baseline_pr_auc', '?'):>11}  "
+            f"{tags.get('decision', '')}"
+        )
+    return 0
+
+
+def cmd_mlflow_ui(args: argparse.Namespace, settings: Settings) -> int:
+    """Open the MLflow UI on this profile's store (a server of its own for local SQLite)."""
+    uri = settings.ml.tracking_uri
+    if not uri.startswith("sqlite:"):
+        print(f"the {settings.env} profile's MLflow is a tracking server: open {uri}")
+        return 0
+    from jobs.io import model_registry
+
+    model_registry.experiment_id(settings.ml)  # creates the store and the experiment if new
+    print(f"MLflow UI on {uri}: open http://127.0.0.1:{args.port}", flush=True)
+    command = [
+        sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", uri,
+        "--host", "127.0.0.1", "--port", str(args.port),
+    ]  # fmt: skip
+    os.execv(command[0], command)
+    return 0  # not reached
 
 
 def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
@@ -281,17 +396,47 @@ def build_parser() -> argparse.ArgumentParser:
         help="then break drops realistically: bad rows in the first day's file, a broken "
         "file on each of the next four days (README: Data quality)",
     )
+    land.add_argument(
+        "--replay",
+        action="store_true",
+        help="drop one day at a time, waiting --every seconds between days, so the "
+        "automation can be watched (README: Automation)",
+    )
+    land.add_argument(
+        "--every", type=float, default=60.0, help="seconds between replayed days (default 60)"
+    )
     land.set_defaults(func=cmd_land)
 
     run = sub.add_parser("run", help="materialize assets for a date range in one Dagster run")
     with_range(run)
     run.add_argument(
         "--select",
-        default="*",
-        help="Dagster asset selection, e.g. 'key:bronze/flights+' (default: every asset)",
+        default=None,
+        help="Dagster asset selection, e.g. 'key:bronze/flights+' (default: every asset); "
+        "the ML assets are left out, `train` and `score` run them",
     )
     run.add_argument("--log-level", default="INFO", help="Dagster console log level (default INFO)")
     run.set_defaults(func=cmd_run)
+
+    train = sub.add_parser(
+        "train", help="train the delay model, register it in MLflow, promote it if better"
+    )
+    train.add_argument("--log-level", default="INFO", help="Dagster console log level")
+    train.set_defaults(func=cmd_train)
+
+    score = sub.add_parser(
+        "score", help="score days with the champion (default: every day after its cutoff)"
+    )
+    with_range(score)
+    score.add_argument("--log-level", default="INFO", help="Dagster console log level")
+    score.set_defaults(func=cmd_score)
+
+    model = sub.add_parser("model", help="print the model registry: versions, aliases, metrics")
+    model.set_defaults(func=cmd_model)
+
+    mlflow_ui = sub.add_parser("mlflow-ui", help="start the MLflow UI on this profile's store")
+    mlflow_ui.add_argument("--port", type=int, default=5000)
+    mlflow_ui.set_defaults(func=cmd_mlflow_ui)
 
     status = sub.add_parser(
         "status", help="per table: Delta version, rows, dates present, last update"

@@ -71,4 +71,7 @@ def publish(build: Build, multi_asset: bool = False) -> Iterator[AssetCheckResul
             yield Output(df, output_name=output_name(table)) if multi_asset else Output(df)
     except Blocked as blocked:
         failed = [o.check_name for o in outcomes if o.blocking and not o.passed]
-        raise Failure(description=str(blocked), metadata={"failed_checks": failed}) from None
+        # Blocked data stays blocked on a second try: never retried.
+        raise Failure(
+            description=str(blocked), metadata={"failed_checks": failed}, allow_retries=False
+        ) from None

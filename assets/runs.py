@@ -14,6 +14,15 @@ from assets.resources import build_resources
 # the UI sets); `materialize` has no range argument of its own.
 RANGE_START_TAG = "dagster/asset_partition_range_start"
 RANGE_END_TAG = "dagster/asset_partition_range_end"
+# What `lakehouse run` materializes unless told otherwise: every table from bronze to the
+# warehouse. Training and scoring have their own commands (a model trained on a range that
+# includes the days it scores would leak), and automation runs them in the daemon.
+PIPELINE = "not group:ml"
+
+
+def pipeline_selection(select: str | None) -> str:
+    """``select`` (default: everything) without the ML assets."""
+    return f"({select}) and {PIPELINE}" if select else PIPELINE
 
 
 def materialize_range(
@@ -21,7 +30,7 @@ def materialize_range(
     end: dt.date,
     *,
     env: str = "local",
-    selection: str = "*",
+    selection: str = PIPELINE,
     instance: DagsterInstance | None = None,
     log_level: str = "INFO",
 ) -> ExecuteInProcessResult:

@@ -12,7 +12,7 @@ from dagster import AssetKey, AssetOut
 
 from jobs.tables import Table, table
 
-SPARK_KINDS = {"spark", "delta"}
+KINDS = {"delta": {"spark", "delta"}, "model": {"spark", "mlflow"}, "landing": {"files"}}
 
 
 def asset_key(key: str) -> AssetKey:
@@ -32,7 +32,7 @@ def asset_args(key: str) -> dict[str, Any]:
         "key": asset_key(key),
         "group_name": t.layer,
         "owners": [t.owner],
-        "kinds": SPARK_KINDS,
+        "kinds": KINDS[t.kind],
         "description": t.description,
     }
 

@@ -12,7 +12,10 @@ from dagster import (
     AssetExecutionContext,
     AssetKey,
     AssetsDefinition,
+    Backoff,
+    Jitter,
     MaterializeResult,
+    RetryPolicy,
     asset,
 )
 
@@ -22,6 +25,13 @@ from warehouse.load import load_table
 from warehouse.tables import WAREHOUSE_TABLES, WarehouseTable
 
 ROW_COUNT_CHECK = "matches_lakehouse_row_count"
+
+
+# A dropped connection, a Redshift Data API throttle or a DuckDB file held by another
+# process passes; a load is one transaction, so trying it again is safe.
+WAREHOUSE_RETRY = RetryPolicy(
+    max_retries=3, delay=5, backoff=Backoff.EXPONENTIAL, jitter=Jitter.PLUS_MINUS
+)
 
 
 def _warehouse_asset(spec: WarehouseTable) -> AssetsDefinition:
@@ -35,6 +45,7 @@ def _warehouse_asset(spec: WarehouseTable) -> AssetsDefinition:
         backfill_policy=SINGLE_RUN if spec.partitioned else None,
         group_name="warehouse",
         kinds={"sql"},
+        retry_policy=WAREHOUSE_RETRY,
         description=(
             f"{'/'.join(spec.source)} in the warehouse table {spec.name}: {scope} is staged, then "
             "deleted and re-inserted in one transaction."

@@ -142,8 +142,11 @@ def _running(data: Path) -> bool:
     return status.returncode == 0
 
 
-def _create_database(server: PgServer, password: str) -> None:
+def _create_database(server: PgServer, password: str, name: str | None = None) -> None:
+    """Create database ``name`` (default: the server's own) if it does not exist."""
     import psycopg
+
+    database = name or server.database
 
     info = (
         f"host=127.0.0.1 port={server.port} dbname=postgres user={server.user} password={password}"
@@ -161,10 +164,13 @@ def _create_database(server: PgServer, password: str) -> None:
         ) from None
     with conn:
         exists = conn.execute(
-            "SELECT 1 FROM pg_database WHERE datname = %s", (server.database,)
+            "SELECT 1 FROM pg_database WHERE datname = %s", (database,)
         ).fetchone()
         if not exists:
-            conn.execute(f'CREATE DATABASE "{server.database}"')
+            conn.execute(f'CREATE DATABASE "{database}"')
+
+
+create_database = _create_database
 
 
 def stop(directory: Path) -> None:

@@ -10,7 +10,7 @@ import datetime as dt
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from pyspark.sql import DataFrame
 
@@ -51,6 +51,18 @@ class CheckOutcome:
                   "type": kinds.get(key, "__infer__")}
             for key, value in self.metadata.items()
         }  # fmt: skip
+
+
+class Audit(Protocol):
+    """Anything that judges a build before it is published."""
+
+    def blocking_failures(self) -> list[str]:
+        """Why the build must not be published (empty when it may)."""
+        ...
+
+    def outcomes(self) -> list[CheckOutcome]:
+        """Its asset-check outcomes."""
+        ...
 
 
 @dataclass(frozen=True)

@@ -166,6 +166,41 @@ class RedshiftWarehouse(_Strict):
         return self
 
 
+class MlSettings(_Strict):
+    """The departure-delay model: where MLflow keeps it, how it is trained and promoted."""
+
+    model_name: str = Field(default="flights_delay", description="Registered model name.")
+    experiment: str = Field(default="flights-delay", description="MLflow experiment.")
+    tracking_uri: str = Field(description="MLflow tracking and registry store.")
+    artifact_location: str | None = Field(
+        default=None,
+        description="Where the experiment's artifacts go; unset: the tracking server decides.",
+    )
+    training_cutoff: dt.date = Field(
+        description="Train on days up to and including this one; evaluate on the days after."
+    )
+    holdout_days: int = Field(default=28, ge=1, le=180, description="Days evaluated after it.")
+    promotion_margin: float = Field(
+        default=0.005,
+        ge=0,
+        le=1,
+        description="A challenger becomes champion when its PR AUC beats the champion's on the "
+        "same holdout by at least this much (and beats the naive baseline).",
+    )
+    max_iter: int = Field(default=40, ge=1, le=500, description="Gradient-boosting rounds.")
+    max_depth: int = Field(default=5, ge=1, le=12, description="Depth of each tree.")
+    train_cron: str = Field(
+        default="0 3 * * 1",
+        description="When retraining is due (if the features changed since the last training).",
+    )
+    drift_psi_warn: float = Field(
+        default=0.2, gt=0, description="Population stability index above which a feature warns."
+    )
+    min_realized_roc_auc: float = Field(
+        default=0.6, ge=0.5, le=1, description="A scored day's realized ROC AUC below this warns."
+    )
+
+
 WarehouseSettings = Annotated[
     DuckDBWarehouse | PostgresWarehouse | RedshiftWarehouse, Field(discriminator="backend")
 ]
@@ -184,6 +219,7 @@ class Settings(_Strict):
     s3: S3Settings = Field(default_factory=S3Settings)
     emr: EmrSettings | None = None
     quality: QualitySettings = Field(default_factory=QualitySettings)
+    ml: MlSettings
 
     def table_uri(self, layer: str, table: str) -> str:
         """Location of the Delta table ``<layer>/<table>``."""
@@ -196,6 +232,11 @@ class Settings(_Strict):
     @property
     def dagster_home(self) -> Path:
         return self.root / "dagster"
+
+    def alerts_webhook(self) -> str | None:
+        """Where run-failure alerts are POSTed: ``$LAKEHOUSE_ALERT_WEBHOOK`` (a secret URL,
+        so never in a settings file), read when an alert is sent."""
+        return os.environ.get("LAKEHOUSE_ALERT_WEBHOOK") or None
 
 
 def _env_name(env: str | None) -> str:

@@ -13,6 +13,7 @@ Plain data: importable without Spark or Dagster.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 
 @dataclass(frozen=True)
@@ -40,10 +41,12 @@ class Table:
     job: str | None = None  # the spark-submit job (jobs/<job>_job.py) that writes it
     owner: str = "team:data-platform"
     warehouse: WarehouseLayout | None = None
-    landing: bool = False  # raw files dropped by upstream, not a Delta table
+    # delta: a Delta table; landing: raw files dropped by upstream; model: a registered
+    # MLflow model (its versions live in the registry, not in a table)
+    kind: Literal["delta", "landing", "model"] = "delta"
 
     def __post_init__(self) -> None:
-        if not self.landing and (self.date_column is None) == (not self.merge_key):
+        if self.kind == "delta" and (self.date_column is None) == (not self.merge_key):
             raise ValueError(f"{self.key}: declare exactly one of date_column and merge_key")
 
     @property
@@ -56,6 +59,10 @@ class Table:
         return self.layer, self.name
 
     @property
+    def landing(self) -> bool:
+        return self.kind == "landing"
+
+    @property
     def daily(self) -> bool:
         return self.date_column is not None
 
@@ -65,12 +72,12 @@ TABLES: dict[str, Table] = {
     for t in (
         # ---------------------------------------------------------------- landing (files)
         Table("landing", "flights", "One gzip CSV of departures per day, as the upstream "
-              "system drops them.", date_column="flight_date", landing=True),
+              "system drops them.", date_column="flight_date", kind="landing"),
         Table("landing", "weather", "One gzip CSV of hourly weather at EWR, JFK and LGA per "
-              "day.", date_column="weather_date", landing=True),
+              "day.", date_column="weather_date", kind="landing"),
         *(
             Table("landing", name, f"Dated full snapshots of {name}; the newest one is "
-                  "current.", landing=True)
+                  "current.", kind="landing")
             for name in ("planes", "airports", "airlines")
         ),
         # ---------------------------------------------------------------- bronze
@@ -121,6 +128,15 @@ TABLES: dict[str, Table] = {
               "weather known before departure, with the departure delay as label.",
               date_column="flight_date", job="gold",
               warehouse=WarehouseLayout("flight_features", "carrier", ("flight_date",))),
+        # ---------------------------------------------------------------- ml
+        Table("ml", "delay_model", "Departure-delay classifier (Spark ML gradient-boosted "
+              "trees) trained on gold/flight_features up to [ml] training_cutoff; versions in "
+              "the MLflow registry, the best one aliased champion.", job="ml", kind="model",
+              owner="team:ml"),
+        Table("ml", "delay_predictions", "One row per flight: the champion's probability of a "
+              "departure delay of 15 minutes or more, the predicted label, and the model name "
+              "and version that scored it (always trained before the day).",
+              date_column="flight_date", job="ml", owner="team:ml"),
     )
 }  # fmt: skip
 
@@ -134,8 +150,8 @@ def table(key: str) -> Table:
 
 
 def delta_tables() -> list[Table]:
-    """Every Delta table (landing files excluded), in registry order."""
-    return [t for t in TABLES.values() if not t.landing]
+    """Every Delta table (landing files and models excluded), in registry order."""
+    return [t for t in TABLES.values() if t.kind == "delta"]
 
 
 def written_by(job: str) -> list[Table]:

@@ -51,6 +51,9 @@ class PipesReporter:
             asset_key=written.table,
         )
 
+    def reported(self, key: str, metadata: dict[str, dict[str, Any]]) -> None:
+        self.pipes.report_asset_materialization(metadata=metadata, asset_key=key)
+
 
 def message_writer(params: PipesEnvVarParamsLoader) -> PipesMessageWriter[Any]:
     """S3 when Dagster reads messages from a bucket (EMR), else the default (file, stdio)."""

@@ -19,17 +19,20 @@ MAY_IMPORT: dict[str, set[str]] = {
     "jobs.settings": set(),
     "jobs.tables": set(),
     "jobs.transforms": set(),
+    "jobs.ml": {"jobs.settings", "jobs.tables", "jobs.transforms"},
     "jobs.io": {"jobs.settings", "jobs.tables", "jobs.transforms"},
     "expectations": {"jobs.settings", "jobs.tables", "jobs.transforms"},
-    "jobs.compose": {"jobs.settings", "jobs.tables", "jobs.transforms", "jobs.io", "expectations"},
+    "jobs.compose": {
+        "jobs.settings", "jobs.tables", "jobs.transforms", "jobs.ml", "jobs.io", "expectations",
+    },
     "jobs.entrypoints": {
-        "jobs.settings", "jobs.tables", "jobs.transforms", "jobs.io", "expectations",
+        "jobs.settings", "jobs.tables", "jobs.transforms", "jobs.ml", "jobs.io", "expectations",
         "jobs.compose",
     },
     "warehouse": {"jobs.settings", "jobs.tables", "jobs.io"},
     "devservers": {"jobs.settings", "jobs.io"},
     "assets": {
-        "jobs.settings", "jobs.tables", "jobs.transforms", "jobs.io", "expectations",
+        "jobs.settings", "jobs.tables", "jobs.transforms", "jobs.ml", "jobs.io", "expectations",
         "jobs.compose", "jobs.entrypoints", "warehouse", "devservers",
     },
     "spark-submit": {"jobs.settings", "jobs.io", "jobs.compose", "jobs.entrypoints", "devservers"},
@@ -39,6 +42,8 @@ FORBIDDEN: dict[str, set[str]] = {
     "jobs.settings": {"pyspark", "delta", "dagster", "dagster_pipes", "great_expectations"},
     "jobs.tables": {"pyspark", "delta", "dagster", "dagster_pipes", "great_expectations"},
     "jobs.transforms": {"delta", "dagster", "dagster_pipes", "great_expectations", "boto3"},
+    # Pure ML: Spark ML and plots; the registry (MLflow) is I/O and lives in jobs.io.
+    "jobs.ml": {"delta", "dagster", "dagster_pipes", "mlflow", "boto3"},
     "jobs.io": {"dagster", "dagster_pipes"},
     "expectations": {"dagster", "dagster_pipes"},
     "jobs.compose": {"dagster", "dagster_pipes"},

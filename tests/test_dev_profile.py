@@ -33,7 +33,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.e2e, pytest.mark.postgres]
 
 START, END = dt.date(2013, 7, 1), dt.date(2013, 7, 2)
 RANGE = ["--start", START.isoformat(), "--end", END.isoformat()]
-TABLES = [t.key for t in delta_tables()]
+TABLES = [t.key for t in delta_tables() if t.layer != "ml"]  # ML: tests/assets/test_ml.py
 
 
 def dev_environment(root: Path, minio_endpoint: str, pg_port: int, pg_password: str) -> dict:

@@ -12,16 +12,11 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
+from typing import Any
 
 from pyspark.sql import DataFrame, SparkSession
 
-from expectations.audit import (
-    AccountingAudit,
-    CheckOutcome,
-    SuiteAudit,
-    audit_accounts,
-    audit_suite,
-)
+from expectations.audit import Audit, CheckOutcome, audit_accounts, audit_suite
 from jobs.compose import pipeline
 from jobs.settings import Settings
 from jobs.tables import Table, table
@@ -37,20 +32,20 @@ class Build:
     """Output frames by table, in write order, and the audits that gate them."""
 
     outputs: dict[str, DataFrame]
-    suites: list[SuiteAudit] = field(default_factory=list)
-    accounts: list[AccountingAudit] = field(default_factory=list)
+    audits: list[Audit] = field(default_factory=list)  # reported in this order
     held: list[DataFrame] = field(default_factory=list)  # cached; released after the writes
+    # What the group made that is not a table (a registered model version), as plain
+    # metadata by asset key; reported once the outputs are published.
+    reports: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
     ingest: pipeline.Ingest | None = None
 
     def blocking_failures(self) -> list[str]:
         """Why this build must not be published (empty when it may)."""
-        audits: list[AccountingAudit | SuiteAudit] = [*self.accounts, *self.suites]
-        return [message for audit in audits for message in audit.blocking_failures()]
+        return [message for audit in self.audits for message in audit.blocking_failures()]
 
     def check_outcomes(self) -> list[CheckOutcome]:
-        """Every audit as asset-check outcomes: accounting first, then each suite."""
-        audits: list[AccountingAudit | SuiteAudit] = [*self.accounts, *self.suites]
-        return [outcome for audit in audits for outcome in audit.outcomes()]
+        """Every audit as asset-check outcomes, in the build's order."""
+        return [outcome for audit in self.audits for outcome in audit.outcomes()]
 
     def release(self) -> None:
         for df in self.held:
@@ -93,7 +88,7 @@ def bronze(
     rows = ingest.rows.persist()
     build = Build({table: rows}, held=[rows], ingest=ingest)
     if dataset.name == "flights":
-        build.suites.append(
+        build.audits.append(
             audit_suite(table, "bronze_flights", rows, settings, run_id, start, end)
         )
     return build
@@ -105,7 +100,7 @@ def dimension(spark: SparkSession, settings: Settings, name: str, run_id: str) -
     snapshot = pipeline.dimension_snapshot(spark, settings, name).persist()
     return Build(
         {table: snapshot},
-        suites=[audit_suite(table, name, snapshot, settings, run_id)],
+        audits=[audit_suite(table, name, snapshot, settings, run_id)],
         held=[snapshot],
     )
 
@@ -141,9 +136,9 @@ def silver_flights(
     good.count()  # fill the cache now: the audits and the write all read it
     return Build(
         {"silver/flights": good, "quarantine/flights": bad},
-        accounts=[audit_accounts("silver/flights", bronze_flights, good, bad, "flight_date")],
-        suites=[
-            audit_suite("silver/flights", "silver_flights", good, settings, run_id, start, end)
+        audits=[
+            audit_accounts("silver/flights", bronze_flights, good, bad, "flight_date"),
+            audit_suite("silver/flights", "silver_flights", good, settings, run_id, start, end),
         ],
         held=[good, checked],
     )
@@ -180,4 +175,4 @@ def gold_table(
         return Build({spec.table: frame})
     frame = frame.persist()
     audit = audit_suite(spec.table, spec.suite, frame, settings, run_id, start, end)
-    return Build({spec.table: frame}, suites=[audit], held=[frame])
+    return Build({spec.table: frame}, audits=[audit], held=[frame])

@@ -18,11 +18,11 @@ from collections.abc import Callable, Sequence
 from contextlib import closing
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from pyspark.sql import DataFrame, SparkSession
 
-from jobs.compose import builds, pipeline
+from jobs.compose import builds, pipeline, scoring, training
 from jobs.compose.builds import Blocked, Build
 from jobs.io import table_io
 from jobs.io.session import build_spark_session
@@ -101,15 +101,27 @@ LAYERS: dict[str, list[Group]] = {
         Group(("silver/flights", "quarantine/flights"), _silver_flights),
     ],
     "gold": [_gold(spec) for spec in builds.GOLD_TABLES],
+    "ml": [
+        Group((training.MODEL,), lambda c: training.training_build(c.spark, c.settings)),
+        Group(
+            (scoring.PREDICTIONS,),
+            lambda c: scoring.delay_predictions(
+                c.settings, c.read(training.FEATURES_TABLE), c.start
+            ),
+        ),
+    ],
 }
 
 
 class LayerObserver(Protocol):
-    """Told about each group's audits (before any write) and each table written."""
+    """Told about each group's audits (before any write), each table written, and what a
+    group made that is not a table (a model version), after its tables."""
 
     def audited(self, build: Build) -> None: ...
 
     def wrote(self, written: TableWrite) -> None: ...
+
+    def reported(self, key: str, metadata: dict[str, dict[str, Any]]) -> None: ...
 
 
 def run_layer(
@@ -130,7 +142,18 @@ def run_layer(
                 written.append(table_io.write_table(ctx.settings, target, df, ctx.start, ctx.end))
                 if observer:
                     observer.wrote(written[-1])
+        for key, metadata in build.reports.items():
+            print(f"  {key:22} {metadata_line(metadata)}", flush=True)
+            if observer:
+                observer.reported(key, metadata)
     return written
+
+
+def metadata_line(metadata: dict[str, dict[str, Any]]) -> str:
+    """A non-table report in one line: its scalar entries, ``key=value``."""
+    return ", ".join(
+        f"{k}={v['raw_value']}" for k, v in metadata.items() if v["type"] in ("int", "bool", "text")
+    )
 
 
 def _date(text: str) -> dt.date:
@@ -186,7 +209,7 @@ def main(
     )
     try:
         written = run_layer(ctx, layer, tables, observer)
-    except (Blocked, FileNotFoundError, ValueError) as exc:
+    except (Blocked, FileNotFoundError, ValueError) as exc:  # incl. no model for the days
         print(f"error: {exc}", file=sys.stderr)
         return 1
     for w in written:

@@ -17,7 +17,7 @@ from typing import Any
 from jobs.io.session import jars_dir, resolved_jar_paths
 from jobs.settings import REPO_ROOT, EmrSettings, Settings, lakehouse_root
 
-JOBS = ("bronze", "silver", "gold")
+JOBS = ("bronze", "silver", "gold", "ml")
 DIST = REPO_ROOT / "dist"  # spark-submit/package output (--dist to change)
 VENV_ARCHIVE = "pyspark_venv.tar.gz"
 PYTHON_IN_ARCHIVE = "./environment/bin/python"

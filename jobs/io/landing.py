@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import gzip
+import hashlib
 import importlib.util
 import io
 import zipfile
@@ -174,3 +175,51 @@ def land(landing: LandingTarget | Path, start: dt.date, end: dt.date) -> list[La
         landed += land_daily(landing, dataset, start, end)
     landed += [land_snapshot(landing, dataset, end) for dataset in SNAPSHOT_DATASETS]
     return landed
+
+
+@dataclass(frozen=True)
+class Drop:
+    """One file in the landing zone as a sensor sees it."""
+
+    dataset: str
+    name: str  # relative to the landing root, e.g. ``flights/2013-06-15.csv.gz``
+    day: dt.date | None  # daily datasets: the day the file holds; snapshots: its date
+    fingerprint: str  # content: a hash of the bytes (local) or the object's ETag (S3)
+
+
+def _day_of(name: str) -> dt.date | None:
+    stem = name.rsplit("/", 1)[-1].removesuffix(".csv.gz")
+    try:
+        return dt.date.fromisoformat(stem)
+    except ValueError:
+        return None
+
+
+def list_drops(settings: Settings) -> tuple[list[Drop], list[str]]:
+    """Every complete drop in the landing zone, and the names that are not a dated drop
+    (reported, never read). Temporary files of a drop being written are not listed."""
+    uri = settings.storage.landing
+    found: list[tuple[str, str]] = []  # (relative name, fingerprint)
+    if objectstore.is_object_uri(uri):
+        bucket, prefix = objectstore.split_uri(uri)
+        prefix = prefix.rstrip("/") + "/" if prefix else ""
+        client = objectstore.s3_client(settings.s3)
+        for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+            for item in page.get("Contents", []):
+                found.append((item["Key"][len(prefix) :], item["ETag"].strip('"')))
+    else:
+        root = Path(uri)
+        for dataset in (*DAILY_DATASETS, *SNAPSHOT_DATASETS):
+            for path in sorted((root / dataset).glob("*")):
+                if path.is_file():
+                    digest = hashlib.md5(path.read_bytes(), usedforsecurity=False).hexdigest()
+                    found.append((f"{dataset}/{path.name}", digest))
+    drops, strays = [], []
+    for name, fingerprint in sorted(found):
+        dataset = name.split("/", 1)[0]
+        day = _day_of(name) if name.endswith(".csv.gz") else None
+        if dataset in (*DAILY_DATASETS, *SNAPSHOT_DATASETS) and day is not None:
+            drops.append(Drop(dataset, name, day, fingerprint))
+        elif not name.endswith(".tmp"):
+            strays.append(name)
+    return drops, strays

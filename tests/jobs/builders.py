@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import random
 from typing import Any
 
 from pyspark.sql import DataFrame, SparkSession
@@ -55,3 +56,39 @@ def bronze_flights(spark: SparkSession, rows: list[dict[str, Any]]) -> DataFrame
     return spark.createDataFrame(ordered, schema).withColumn(
         "_ingested_at", F.lit(dt.datetime(2026, 1, 1)).cast("timestamp")
     )
+
+
+FEATURES_SCHEMA = (
+    "flight_date DATE, carrier STRING, flight INT, origin STRING, dest STRING, "
+    "sched_dep_utc TIMESTAMP, month INT, day_of_week INT, sched_dep_hour_local INT, "
+    "sched_block_min INT, distance_mi DOUBLE, plane_age_years INT, plane_seats INT, "
+    "plane_engines INT, temp_f DOUBLE, dewpoint_f DOUBLE, humidity_pct DOUBLE, "
+    "wind_speed_mph DOUBLE, wind_gust_mph DOUBLE, precip_in DOUBLE, pressure_mb DOUBLE, "
+    "visibility_mi DOUBLE, cancelled BOOLEAN, dep_delay_min INT, is_delayed_15 BOOLEAN"
+)
+
+
+def synthetic_features(
+    spark: SparkSession, start: dt.date, days: int, per_day: int = 120, seed: int = 7
+) -> DataFrame:
+    """``per_day`` flights a day from ``start``; late when departing after 17:00 in rain
+    (mostly), plus noise; one in fifty cancelled (no label)."""
+    rng = random.Random(seed)
+    rows = []
+    for d in range(days):
+        day = start + dt.timedelta(days=d)
+        for i in range(per_day):
+            hour = rng.randint(6, 22)
+            rain = rng.random() < 0.3
+            late = (hour >= 17 and rain and rng.random() < 0.85) or rng.random() < 0.08
+            cancelled = rng.random() < 0.02
+            delay = None if cancelled else (45 if late else -2)
+            rows.append((
+                day, rng.choice(["UA", "AA", "B6"]), i, rng.choice(["EWR", "JFK", "LGA"]),
+                rng.choice(["ORD", "LAX", "ATL", "BOS"]),
+                dt.datetime.combine(day, dt.time(hour % 24)), day.month, day.isoweekday() % 7 + 1,
+                hour, 120, 700.0, rng.choice([3, 10, None]), 150, 2, 50.0, 40.0, 70.0,
+                rng.uniform(0, 20), None, 0.2 if rain else 0.0, 1012.0, 10.0,
+                cancelled, delay, None if delay is None else delay >= 15,
+            ))  # fmt: skip
+    return spark.createDataFrame(rows, FEATURES_SCHEMA)

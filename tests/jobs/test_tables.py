@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from jobs.entrypoints import runner
+from jobs.entrypoints import runner, submission
 from jobs.tables import TABLES, Table, delta_tables, table, written_by
 
 
@@ -13,6 +13,7 @@ def test_a_table_is_either_daily_or_keyed():
         Table("gold", "both", "x", date_column="flight_date", merge_key=("id",))
     with pytest.raises(ValueError, match="exactly one of date_column and merge_key"):
         Table("gold", "neither", "x")
+    assert Table("ml", "model", "x", kind="model").daily is False  # a model is neither
 
 
 def test_an_unknown_table_names_the_known_ones():
@@ -25,6 +26,7 @@ def test_every_delta_table_is_written_by_one_layer_job_and_each_job_writes_only_
         built = sorted(key for group in groups for key in group.tables)
         assert built == sorted(t.key for t in written_by(job)), job
     assert all(t.job for t in delta_tables())
+    assert set(submission.JOBS) == set(runner.LAYERS)  # every layer has its spark-submit job
 
 
 def test_every_asset_of_the_definitions_is_a_registered_table():

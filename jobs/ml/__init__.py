@@ -1,0 +1,1 @@
+"""The departure-delay model: features, Spark ML pipeline, baseline and evaluation (no I/O)."""

@@ -1,0 +1,104 @@
+"""The dev profile's MLflow: a real tracking server (devservers/mlflow.py) whose store is the
+dev PostgreSQL and whose artifacts go to MinIO. Train, register, promote and score through
+the CLI against it, as a user of the dev profile does."""
+
+import datetime as dt
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from devservers import free_port
+from devservers import mlflow as mlflow_server
+from jobs.io import delta_io, table_io
+from jobs.io.objectstore import ensure_buckets, s3_client
+from jobs.io.session import build_spark_session
+from jobs.settings import load_settings
+from jobs.tables import table
+from tests.jobs.builders import synthetic_features
+
+pytestmark = [pytest.mark.slow, pytest.mark.postgres]
+
+FIRST, CUTOFF = dt.date(2013, 3, 1), dt.date(2013, 3, 14)
+
+
+@pytest.fixture(scope="module")
+def tracking(tmp_path_factory, postgres_server, minio_server):
+    server, password = postgres_server
+    folder = tmp_path_factory.mktemp("mlflow")
+    started = mlflow_server.start(folder, free_port(), server.port, password, minio_server.endpoint)
+    yield started
+    mlflow_server.stop(folder)
+
+
+@pytest.fixture(scope="module")
+def dev_env(tracking, minio_server, postgres_server, lakehouse_root, spark):
+    server, password = postgres_server
+    env = {
+        **os.environ,
+        "LAKEHOUSE_ENV": "dev",
+        "LAKEHOUSE_ROOT": str(lakehouse_root),
+        "DAGSTER_HOME": str(lakehouse_root / "dagster"),
+        "LAKEHOUSE__S3__ENDPOINT": minio_server.endpoint,
+        "LAKEHOUSE__WAREHOUSE__PORT": str(server.port),
+        "LAKEHOUSE_WAREHOUSE_PASSWORD": password,
+        "LAKEHOUSE__STORAGE__TABLES": "s3a://lakehouse-dev/mlflow-test",
+        "LAKEHOUSE__ML__TRACKING_URI": tracking.uri,
+        "LAKEHOUSE__ML__TRAINING_CUTOFF": CUTOFF.isoformat(),
+        "LAKEHOUSE__ML__HOLDOUT_DAYS": "7",
+        "LAKEHOUSE__ML__MAX_ITER": "6",
+        "LAKEHOUSE__ML__MAX_DEPTH": "3",
+    }
+    dev = load_settings("dev", environ=env)
+    ensure_buckets(dev)
+    build_spark_session(dev, "pytest")  # this process writes to MinIO through S3A too
+    features = synthetic_features(spark, FIRST, 21)
+    end = FIRST + dt.timedelta(days=20)
+    table_io.write_table(dev, table("gold/flight_features"), features, FIRST, end)
+    return env, dev
+
+
+def lakehouse(args: list[str], env: dict[str, str]) -> str:
+    done = subprocess.run(
+        [sys.executable, "-m", "assets.cli", *args],
+        env=env, capture_output=True, text=True, timeout=900,
+    )  # fmt: skip
+    output = done.stdout + done.stderr
+    assert done.returncode == 0, output[-4000:]
+    return output
+
+
+def test_train_promote_and_score_against_the_tracking_server(dev_env, tracking, spark):
+    env, dev = dev_env
+    trained = lakehouse(["train", "--log-level", "WARNING"], env)
+    assert "champion: version 1" in trained
+    listed = lakehouse(["model"], env)
+    assert f"flights_delay in {tracking.uri}" in listed
+    assert "challenger,champion" in listed
+    day = CUTOFF + dt.timedelta(days=1)
+    scored = lakehouse(["score", "--start", day.isoformat(), "--end", day.isoformat()], env)
+    assert "ml/delay_predictions" in scored
+    predictions = delta_io.read_table(spark, dev.table_uri("ml", "delay_predictions"))
+    assert predictions.count() == 120
+    assert {r["model_version"] for r in predictions.select("model_version").collect()} == {1}
+
+
+def test_the_runs_artifacts_are_on_minio_and_the_store_in_postgres(dev_env, postgres_server):
+    _, dev = dev_env
+    objects = s3_client(dev.s3).list_objects_v2(Bucket=mlflow_server.BUCKET)
+    keys = [o["Key"] for o in objects.get("Contents", [])]
+    assert any(k.endswith("plots/roc.png") for k in keys)
+    assert any("MLmodel" in k for k in keys)
+    import psycopg
+
+    server, password = postgres_server
+    info = f"host=127.0.0.1 port={server.port} dbname=mlflow user={server.user} password={password}"
+    with psycopg.connect(info) as conn:
+        [(versions,)] = conn.execute("SELECT count(*) FROM model_versions").fetchall()
+    assert versions == 1
+
+
+def test_no_mlflow_store_is_left_in_the_working_directory(dev_env):
+    assert not Path("mlruns").exists() and not Path("mlflow.db").exists()
