@@ -9,8 +9,13 @@ demos and tests (``faults``).
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
+import signal
 import socket
+import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
@@ -49,3 +54,42 @@ def stop_or_reset(action: str, directory: Path, name: str, stop: Callable[[Path]
     else:
         print(f"stopped {name} in {directory}")
     return 0
+
+
+def answers(url: str, timeout: float = 2) -> bool:
+    """True when ``url`` answers 200."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            return bool(response.status == 200)
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def pid_alive(pid_file: Path) -> bool:
+    """True when the process whose id ``pid_file`` holds is running."""
+    try:
+        os.kill(int(pid_file.read_text()), 0)
+    except (FileNotFoundError, ValueError, ProcessLookupError):
+        return False
+    return True
+
+
+def stop_pid(pid_file: Path, group: bool = False) -> None:
+    """SIGTERM the process of ``pid_file`` (its whole process group with ``group``), SIGKILL
+    after 10 s; no error when it is not running."""
+    if not pid_file.exists():
+        return
+    pid = int(pid_file.read_text())
+    pid_file.unlink()
+    send = os.killpg if group else os.kill
+    try:
+        send(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    for _ in range(100):
+        try:
+            send(pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.1)
+    send(pid, signal.SIGKILL)

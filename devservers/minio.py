@@ -13,16 +13,13 @@ S3A and MinIO agree without any key in a file.
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from devservers import server_arguments, stop_or_reset
+from devservers import answers, pid_alive, server_arguments, stop_or_reset, stop_pid
 from devservers.tools import ToolMissing, tool
 
 KEY_ENV, SECRET_ENV = "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"
@@ -59,11 +56,7 @@ class MinioServer:
 
 
 def _healthy(endpoint: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{endpoint}/minio/health/live", timeout=1) as response:
-            return bool(response.status == 200)
-    except (urllib.error.URLError, OSError):
-        return False
+    return answers(f"{endpoint}/minio/health/live", timeout=1)
 
 
 def start(directory: Path, port: int, access_key: str, secret_key: str) -> MinioServer:
@@ -73,7 +66,7 @@ def start(directory: Path, port: int, access_key: str, secret_key: str) -> Minio
     """
     directory = directory.resolve()
     server = MinioServer(directory, port)
-    if _alive(server.pid_file) and _healthy(server.endpoint):
+    if pid_alive(server.pid_file) and _healthy(server.endpoint):
         return server
     if len(access_key) < 3 or len(secret_key) < 8:
         raise MinioUnavailable(f"MinIO needs {KEY_ENV} of 3+ and {SECRET_ENV} of 8+ characters")
@@ -104,32 +97,9 @@ def start(directory: Path, port: int, access_key: str, secret_key: str) -> Minio
     raise MinioUnavailable(f"MinIO did not start on {address}; log {server.log}:\n{tail}")
 
 
-def _alive(pid_file: Path) -> bool:
-    try:
-        os.kill(int(pid_file.read_text()), 0)
-    except (FileNotFoundError, ValueError, ProcessLookupError):
-        return False
-    return True
-
-
 def stop(directory: Path) -> None:
     """Stop the server started in ``directory`` (no error if it is not running)."""
-    pid_file = directory / "minio.pid"
-    if not pid_file.exists():
-        return
-    pid = int(pid_file.read_text())
-    pid_file.unlink()
-    try:
-        os.kill(pid, signal.SIGTERM)
-    except ProcessLookupError:
-        return
-    for _ in range(100):
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return
-        time.sleep(0.1)
-    os.kill(pid, signal.SIGKILL)
+    stop_pid(directory / "minio.pid")
 
 
 def main(argv: list[str] | None = None) -> int:

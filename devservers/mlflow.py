@@ -15,16 +15,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from devservers import postgres, stop_or_reset
+from devservers import answers, pid_alive, postgres, stop_or_reset, stop_pid
 
 DATABASE = "mlflow"
 BUCKET = "mlflow-dev"
@@ -52,22 +49,6 @@ class MlflowServer:
         return self.directory / "mlflow.pid"
 
 
-def _healthy(uri: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{uri}/health", timeout=2) as response:
-            return bool(response.status == 200)
-    except (urllib.error.URLError, OSError):
-        return False
-
-
-def _alive(pid_file: Path) -> bool:
-    try:
-        os.kill(int(pid_file.read_text()), 0)
-    except (FileNotFoundError, ValueError, ProcessLookupError):
-        return False
-    return True
-
-
 def start(
     directory: Path,
     port: int,
@@ -83,7 +64,7 @@ def start(
 
     directory = directory.resolve()
     server = MlflowServer(directory, port)
-    if _alive(server.pid_file) and _healthy(server.uri):
+    if pid_alive(server.pid_file) and answers(f"{server.uri}/health"):
         return server
     directory.mkdir(parents=True, exist_ok=True)
     pg = postgres.PgServer(directory, postgres_port, user, DATABASE)
@@ -110,7 +91,7 @@ def start(
     server.pid_file.write_text(str(process.pid))
     deadline = time.monotonic() + 120  # the first start creates the schema
     while time.monotonic() < deadline:
-        if _healthy(server.uri):
+        if answers(f"{server.uri}/health"):
             return server
         if process.poll() is not None:
             break
@@ -121,23 +102,8 @@ def start(
 
 
 def stop(directory: Path) -> None:
-    """Stop the server started in ``directory`` and its workers (no error if none runs)."""
-    pid_file = directory / "mlflow.pid"
-    if not pid_file.exists():
-        return
-    pid = int(pid_file.read_text())
-    pid_file.unlink()
-    try:
-        os.killpg(pid, signal.SIGTERM)  # the server and the workers it forked
-    except ProcessLookupError:
-        return
-    for _ in range(100):
-        try:
-            os.killpg(pid, 0)
-        except ProcessLookupError:
-            return
-        time.sleep(0.1)
-    os.killpg(pid, signal.SIGKILL)
+    """Stop the server started in ``directory`` and the workers it forked."""
+    stop_pid(directory / "mlflow.pid", group=True)
 
 
 def main(argv: list[str] | None = None) -> int:

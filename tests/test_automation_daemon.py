@@ -17,21 +17,12 @@ import pytest
 from dagster import AssetKey, DagsterInstance, DagsterRunStatus, RunsFilter
 
 from devservers import free_port
+from tests.cli import lakehouse
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 
 NEW_DAY = "2013-01-15"
 WAIT_S = 600  # the run itself starts a JVM and runs bronze .. predictions for one day
-
-
-def lakehouse(args: list[str], env: dict[str, str]) -> str:
-    done = subprocess.run(
-        [sys.executable, "-m", "assets.cli", *args],
-        env=env, capture_output=True, text=True, timeout=900,
-    )  # fmt: skip
-    output = done.stdout + done.stderr
-    assert done.returncode == 0, output[-4000:]
-    return output
 
 
 @pytest.fixture(scope="module")

@@ -4,8 +4,6 @@ the CLI against it, as a user of the dev profile does."""
 
 import datetime as dt
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -17,6 +15,7 @@ from jobs.io.objectstore import ensure_buckets, s3_client
 from jobs.io.session import build_spark_session
 from jobs.settings import load_settings
 from jobs.tables import table
+from tests.cli import lakehouse
 from tests.jobs.builders import synthetic_features
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
@@ -58,16 +57,6 @@ def dev_env(tracking, minio_server, postgres_server, lakehouse_root, spark):
     end = FIRST + dt.timedelta(days=20)
     table_io.write_table(dev, table("gold/flight_features"), features, FIRST, end)
     return env, dev
-
-
-def lakehouse(args: list[str], env: dict[str, str]) -> str:
-    done = subprocess.run(
-        [sys.executable, "-m", "assets.cli", *args],
-        env=env, capture_output=True, text=True, timeout=900,
-    )  # fmt: skip
-    output = done.stdout + done.stderr
-    assert done.returncode == 0, output[-4000:]
-    return output
 
 
 def test_train_promote_and_score_against_the_tracking_server(dev_env, tracking, spark):

@@ -11,7 +11,6 @@ import datetime as dt
 import json
 import os
 import subprocess
-import sys
 import urllib.request
 from pathlib import Path
 
@@ -27,6 +26,7 @@ from jobs.io.objectstore import s3_client, split_uri
 from jobs.io.session import build_spark_session
 from jobs.settings import REPO_ROOT, Settings, load_settings
 from jobs.tables import delta_tables
+from tests.cli import lakehouse
 from tests.reference import comparable
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e, pytest.mark.postgres]
@@ -47,17 +47,6 @@ def dev_environment(root: Path, minio_endpoint: str, pg_port: int, pg_password: 
         "LAKEHOUSE_WAREHOUSE_PASSWORD": pg_password,
         "DAGSTER_HOME": str(root / "dagster"),
     }
-
-
-def lakehouse(args: list[str], env: dict) -> str:
-    """Run the ``lakehouse`` CLI in its own process; returns its whole output."""
-    done = subprocess.run(
-        [sys.executable, "-m", "assets.cli", *args],
-        env=env, capture_output=True, text=True, timeout=900,
-    )  # fmt: skip
-    output = done.stdout + done.stderr
-    assert done.returncode == 0, output[-4000:]
-    return output
 
 
 @pytest.fixture(scope="module")
