@@ -103,9 +103,10 @@ class SparkPipes(ConfigurableResource):
 
     def run(self, context: AssetExecutionContext, job: str, tables: Sequence[str]) -> Iterator[Any]:
         settings = self.lakehouse.settings()
-        if context.has_partition_key_range:
+        # A range run's tags reach its unpartitioned assets too: only a daily asset has one.
+        if context.assets_def.partitions_def is not None and context.has_partition_key_range:
             start, end = window_dates(context.partition_time_window)
-        else:  # dimensions: the range is not used
+        else:  # dimensions, the model: the range is not used
             start, end = settings.pipeline.first_date, settings.pipeline.last_date
         args = pipes_job_arguments(settings, start, end, tables, context.run_id)
         mode = settings.spark.runner

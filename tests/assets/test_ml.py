@@ -179,3 +179,15 @@ def test_the_ml_spark_submit_job_scores_with_the_same_code(third, features, spar
     early = ["--start", CUTOFF.isoformat(), "--end", CUTOFF.isoformat()]
     assert runner.main("ml", [*early, "--tables", "ml/delay_predictions"]) == 1
     assert "may not score 2013-03-14" in capsys.readouterr().err
+
+
+def test_training_through_dagster_pipes_reports_the_version_and_its_check(third, monkeypatch):
+    monkeypatch.setenv("LAKEHOUSE__SPARK__RUNNER", "pipes_subprocess")
+    monkeypatch.setenv("LAKEHOUSE__ML__PROMOTION_MARGIN", "0")
+    result = materialize_range(FIRST, FIRST, selection="key:ml/delay_model")
+    assert result.success, failure_messages(result)
+    [event] = result.get_asset_materialization_events()
+    meta = {k: getattr(v, "value", v) for k, v in event.materialization.metadata.items()}
+    assert (meta["model_version"], meta["champion_version"]) == (4, 4)
+    [check] = result.get_asset_check_evaluations()
+    assert check.check_name == "beats_champion_and_baseline" and check.passed
