@@ -261,8 +261,29 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
             f"{table:22} {s['version']:>7} {s['rows']:>10,} {dates:>5}  {span:23} "
             f"{s['updated']:%Y-%m-%d %H:%M:%S}"
         )
+    print(f"{'ml/delay_model':22} {_champion_line(settings)}")
     print(f"tables under {settings.storage.tables}")
     return 0
+
+
+def _champion_line(settings: Settings) -> str:
+    """The model's champion in a few words, without creating an MLflow store to say so."""
+    ml = settings.ml
+    store = ml.tracking_uri.removeprefix("sqlite:///")
+    if ml.tracking_uri.startswith("sqlite:///") and not Path(store).exists():
+        return "(not trained: `lakehouse train`)"
+    from jobs.io import model_registry
+
+    try:
+        champion = model_registry.champion(ml)
+    except Exception as exc:  # an unreachable tracking server must not break status
+        return f"(MLflow at {ml.tracking_uri} not reachable: {str(exc).splitlines()[0][:80]})"
+    if champion is None:
+        return "(no champion yet)"
+    return (
+        f"champion: version {champion.version}, trained to {champion.tags.get('training_cutoff')}"
+        f", holdout PR AUC {champion.tags.get('pr_auc')}  ({ml.tracking_uri})"
+    )
 
 
 def cmd_warehouse_load(args: argparse.Namespace, settings: Settings) -> int:

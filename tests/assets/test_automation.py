@@ -167,3 +167,8 @@ def test_a_failed_blocking_check_stops_propagation(ticks):
     )
     found = requested(ticks.tick())
     assert not {k for k in found if k.startswith(("gold/", "ml/", "warehouse/"))}
+
+
+def test_a_new_champion_does_not_rescore_past_days(ticks):
+    materialize(ticks.instance, [MODEL])  # a training run promoted a new version
+    assert ticks.tick().total_requested == 0
