@@ -148,7 +148,7 @@ def decide_promotion(
     if champion_pr_auc is None:
         return Decision(
             True,
-            f"first version: PR AUC {challenger_pr_auc:.4f} beats the baseline's "
+            f"no champion yet: PR AUC {challenger_pr_auc:.4f} beats the baseline's "
             f"{baseline_pr_auc:.4f}",
         )
     needed = champion_pr_auc + margin

@@ -62,7 +62,7 @@ def test_roc_points_run_from_the_origin_to_one_one_and_the_threshold_maximizes_f
 @pytest.mark.parametrize(
     ("challenger", "baseline", "champion", "promote", "reason"),
     [
-        (0.40, 0.30, None, True, "first version"),
+        (0.40, 0.30, None, True, "no champion yet"),
         (0.29, 0.30, None, False, "does not beat the baseline"),
         (0.45, 0.30, 0.40, True, ">= champion's"),
         (0.402, 0.30, 0.40, False, "< champion's"),
