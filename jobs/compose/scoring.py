@@ -161,6 +161,7 @@ def delay_predictions(settings: Settings, features: DataFrame, start: dt.date) -
     """The scored range of ``features`` with its audits, ready to publish."""
     version = scoring_version(settings, start)
     model = model_registry.load_model(version)
+    features = features.persist()  # scored, then read again by the drift and quality audit
     predictions = predict(features, model, version).persist()
     audit = audit_predictions(settings.ml, features, predictions, version)
-    return Build({PREDICTIONS: predictions}, audits=[audit], held=[predictions])
+    return Build({PREDICTIONS: predictions}, audits=[audit], held=[predictions, features])

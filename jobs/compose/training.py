@@ -245,7 +245,7 @@ def training_metadata(report: TrainingReport) -> dict[str, dict[str, Any]]:
     }
     for name, value in report.model.items():
         entries[f"holdout_{name}"] = (value, "float")
-    return {key: {"raw_value": value, "type": kind} for key, (value, kind) in entries.items()}
+    return table_io.plain_metadata(entries)
 
 
 def _metrics_table(report: TrainingReport) -> str:

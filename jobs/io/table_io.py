@@ -121,6 +121,11 @@ def write_metadata(w: TableWrite) -> dict[str, dict[str, Any]]:
         entries["partition_range"] = (w.partition_range, "text")
     if w.rows_total is not None:
         entries["rows_total"] = (w.rows_total, "int")
+    return plain_metadata(entries)
+
+
+def plain_metadata(entries: dict[str, tuple[Any, str]]) -> dict[str, dict[str, Any]]:
+    """``{key: (value, type)}`` in Dagster Pipes' plain ``{"raw_value", "type"}`` form."""
     return {key: {"raw_value": value, "type": kind} for key, (value, kind) in entries.items()}
 
 
