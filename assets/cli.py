@@ -330,27 +330,29 @@ def cmd_warehouse_query(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_quality(args: argparse.Namespace, settings: Settings) -> int:
-    from expectations.gate import load_reports
-    from expectations.report import page_name
+    from expectations.context import quality_context
+    from expectations.gate import latest_reports
 
-    day = args.date.isoformat()
-    results = Path(settings.storage.quality) / "results"
-    latest = {}
-    for report in load_reports(results):  # oldest first, so the newest wins
-        covers = report.start is None or (report.start <= day <= (report.end or day))
-        if covers:
-            latest[report.suite] = report
+    context = quality_context(settings)
+    if args.docs:
+        print(context.docs_index())
+        return 0
+    if args.date is None:
+        print("lakehouse quality: give --date YYYY-MM-DD, or --docs for the Data Docs index")
+        return 2
+    latest = latest_reports(context, args.date)
     if not latest:
-        print(f"no gate results cover {day} under {results}: run `lakehouse run` first")
+        print(f"no gate results cover {args.date} in {settings.storage.quality}: "
+              "run `lakehouse run` first")  # fmt: skip
         return 1
     for suite, report in sorted(latest.items()):
         span = f"{report.start}..{report.end}" if report.start else "whole table"
         failed = len(report.failed(True)) + len(report.failed(False))
-        print(f"{suite}  ({span}, run {report.run_id[:8]}, {report.validated_at}, {failed} failed)")
+        print(f"{suite}  ({span}, run {report.run_id}, {report.validated_at}, {failed} failed)")
         for outcome in report.outcomes:
             severity = "blocking" if outcome.blocking else "warning "
             print(f"  [{severity}] {outcome.describe()}")
-        print(f"  report: {Path(settings.storage.quality) / 'docs' / page_name(report)}")
+        print(f"  data docs: {report.page}")
     _print_quarantine(settings, args.date)
     return 0
 
@@ -489,9 +491,14 @@ def build_parser() -> argparse.ArgumentParser:
     query.set_defaults(func=cmd_warehouse_query)
 
     quality = sub.add_parser(
-        "quality", help="print the latest gate results and quarantine reasons for a date"
+        "quality",
+        help="print the latest gate results and quarantine reasons for a date, or where the "
+        "Data Docs are",
     )
-    quality.add_argument("--date", type=_date, required=True, help="the day (YYYY-MM-DD)")
+    quality.add_argument("--date", type=_date, help="the day (YYYY-MM-DD)")
+    quality.add_argument(
+        "--docs", action="store_true", help="print the address of the Data Docs index instead"
+    )
     quality.set_defaults(func=cmd_quality)
 
     ui = sub.add_parser("ui", help="start the Dagster UI (dagster dev) on this lakehouse")

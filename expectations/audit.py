@@ -9,14 +9,13 @@ from __future__ import annotations
 import datetime as dt
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Protocol
 
 from pyspark.sql import DataFrame
 
 from expectations import gate
 from expectations.accounting import DayAccount, daily_accounts, unbalanced
-from expectations.report import publish
+from expectations.context import quality_context
 from jobs.settings import Settings
 
 ACCOUNTING_CHECK = "accounts_for_every_bronze_row"
@@ -67,11 +66,10 @@ class Audit(Protocol):
 
 @dataclass(frozen=True)
 class SuiteAudit:
-    """A suite's report on one table's range, with its HTML page."""
+    """A suite's result on one table's range, with its Data Docs page."""
 
     table: str
     report: gate.GateReport
-    page: Path
     seconds: float
 
     def blocking_failures(self) -> list[str]:
@@ -95,12 +93,12 @@ class SuiteAudit:
                         "expectations": len(mine),
                         "failed": len(failed),
                         "results": "\n".join(f"- {o.describe()}" for o in mine) or "none",
-                        "report": self.page.resolve().as_uri(),
+                        "data_docs": report.page or "",
                         "audit_seconds": self.seconds if blocking else 0.0,  # counted once
                         **({"range": f"{report.start}..{report.end}"} if report.start else {}),
                     },
                     markdown=("results",),
-                    urls=("report",),
+                    urls=("data_docs",),
                 )
             )
         return results
@@ -158,14 +156,12 @@ def audit_suite(
     start: dt.date | None = None,
     end: dt.date | None = None,
 ) -> SuiteAudit:
-    """Validate ``df`` (cached by the caller) and save the report as JSON and an HTML page."""
+    """Validate ``df`` (cached by the caller) through the suite's checkpoint: the result is
+    stored and its Data Docs page built in the profile's GX project."""
     df.count()  # fill the cache now: the write reuses it, so only the audit is timed below
     began = time.monotonic()
-    report = gate.validate(df, suite, run_id, start, end)
-    results_dir = Path(settings.storage.quality) / "results"
-    gate.save(report, results_dir)
-    page = publish(report, Path(settings.storage.quality) / "docs", results_dir)
-    return SuiteAudit(table, report, page, round(time.monotonic() - began, 2))
+    report = gate.validate(quality_context(settings), df, suite, run_id, start, end)
+    return SuiteAudit(table, report, round(time.monotonic() - began, 2))
 
 
 def audit_accounts(

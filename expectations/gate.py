@@ -1,34 +1,28 @@
-"""Running a suite on a Spark DataFrame with Great Expectations, and reporting the result.
+"""Running a suite's checkpoint on a Spark DataFrame, and reading its stored results.
 
-One ephemeral GX context per process; suites are (re)registered from code on each use, so
-what runs is exactly what is in git. Results are summarized into plain dataclasses (for
-Dagster check metadata and ``lakehouse quality``) and saved as JSON under the lakehouse root.
+Each gate runs the suite's GX checkpoint (:mod:`expectations.context`) on the range being
+published: the result goes to the profile's validation-results store and the checkpoint's
+action rebuilds that result's Data Docs page and the index. Results are also summarized into
+plain dataclasses, for Dagster check metadata and ``lakehouse quality``.
+
+A dataframe batch takes no parameters besides the frame (GX refuses others), so the range
+and the Dagster run are the validation's run name: ``2013-01-01..2013-01-14_run-1a2b3c4d``
+(``snapshot_run-...`` for a dimension), shown in the Data Docs index and kept in the key.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
-from dataclasses import asdict, dataclass, field
-from functools import cache
-from pathlib import Path
+from dataclasses import dataclass, field
 from typing import Any
 
 from pyspark.sql import DataFrame
 
-from expectations.suites import SUITES
-from jobs.tables import TABLES
+from expectations.context import QualityContext
+from expectations.suites import SAMPLE_SIZE
 
-SAMPLE_SIZE = 5
-# Columns that identify an offending row in a report: the raw line, or the table's key
-# (dimensions: their registered merge key).
-ROW_IDENTITY = {
-    "bronze_flights": ("_source_file", "_row_number"),
-    "silver_flights": ("_source_file", "_row_number"),
-    "route_daily": ("flight_date", "origin", "dest", "carrier"),
-    "carrier_daily": ("flight_date", "carrier"),
-    **{t.name: t.merge_key for t in TABLES.values() if t.merge_key},
-}
+SNAPSHOT = "snapshot"
+_RUN = "_run-"
 
 
 @dataclass(frozen=True)
@@ -73,6 +67,7 @@ class GateReport:
     validated_at: str
     rows: int | None
     outcomes: list[Outcome] = field(default_factory=list)
+    page: str | None = None  # the result's Data Docs page
 
     def failed(self, blocking: bool) -> list[Outcome]:
         return [o for o in self.outcomes if not o.success and o.blocking == blocking]
@@ -83,26 +78,6 @@ class GateReport:
     def statistics(self, blocking: bool) -> dict[str, int]:
         mine = [o for o in self.outcomes if o.blocking == blocking]
         return {"expectations": len(mine), "failed": len(self.failed(blocking))}
-
-
-@cache
-def _context() -> Any:
-    import great_expectations as gx
-    from great_expectations.data_context.types.base import ProgressBarsConfig
-
-    context = gx.get_context(mode="ephemeral")
-    context.variables.progress_bars = ProgressBarsConfig(globally=False)  # no tqdm in logs
-    context.data_sources.add_or_update_spark(name="lakehouse")
-    return context
-
-
-def _batch_definition(suite_name: str) -> Any:
-    source = _context().data_sources.get("lakehouse")
-    try:
-        return source.get_asset(suite_name).get_batch_definition("range")
-    except (LookupError, ValueError, KeyError):
-        asset = source.add_dataframe_asset(name=suite_name)
-        return asset.add_batch_definition_whole_dataframe("range")
 
 
 def _outcome(result: Any) -> Outcome:
@@ -149,53 +124,59 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def run_name(run_id: str, start: dt.date | None, end: dt.date | None) -> str:
+    """The validation's run name: the range (or ``snapshot``) and the Dagster run."""
+    span = f"{start.isoformat()}..{(end or start).isoformat()}" if start else SNAPSHOT
+    return f"{span}{_RUN}{run_id[:8]}"
+
+
+def report_of(key: Any, result: Any, page: str | None = None) -> GateReport:
+    """The plain summary of one stored validation result."""
+    span, _, run = str(key.run_id.run_name).partition(_RUN)
+    start, _, end = span.partition("..")
+    return GateReport(
+        suite=key.expectation_suite_identifier.name,
+        start=start if span != SNAPSHOT else None,
+        end=end if span != SNAPSHOT else None,
+        run_id=run,
+        validated_at=key.run_id.run_time.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        rows=None,
+        outcomes=[_outcome(r) for r in result.results],
+        page=page,
+    )
+
+
 def validate(
+    context: QualityContext,
     df: DataFrame,
     suite_name: str,
     run_id: str,
     start: dt.date | None = None,
     end: dt.date | None = None,
 ) -> GateReport:
-    """Run suite ``suite_name`` on ``df`` (cache it first: GX computes several metrics)."""
-    import great_expectations as gx
+    """Run suite ``suite_name``'s checkpoint on ``df`` (cache it first: GX computes several
+    metrics), store the result, rebuild its Data Docs page; return its summary."""
+    from great_expectations.core.run_identifier import RunIdentifier
 
-    entries = SUITES[suite_name]()
-    suite = gx.ExpectationSuite(name=suite_name, expectations=[e.build() for e in entries])
-    batch = _batch_definition(suite_name).get_batch(batch_parameters={"dataframe": df})
-    # batch.validate keeps no result in the context, so a long-lived process does not grow.
-    result_format: dict[str, Any] = {
-        "result_format": "SUMMARY",
-        "partial_unexpected_count": SAMPLE_SIZE,
+    run = RunIdentifier(run_name=run_name(run_id, start, end), run_time=dt.datetime.now(dt.UTC))
+    outcome = context.checkpoint(suite_name).run(batch_parameters={"dataframe": df}, run_id=run)
+    ((key, result),) = outcome.run_results.items()
+    return report_of(key, result, context.page(key))
+
+
+def latest_reports(context: QualityContext, day: dt.date) -> dict[str, GateReport]:
+    """Per suite, the newest stored result whose range covers ``day`` (dimension snapshots
+    cover every day)."""
+    newest: dict[str, Any] = {}
+    for key in context.result_keys():
+        span = str(key.run_id.run_name).partition(_RUN)[0]
+        first, _, last = span.partition("..")
+        if span != SNAPSHOT and not (first <= day.isoformat() <= last):
+            continue
+        suite = key.expectation_suite_identifier.name
+        if suite not in newest or key.run_id.run_time > newest[suite].run_id.run_time:
+            newest[suite] = key
+    return {
+        suite: report_of(key, context.result(key), context.page(key))
+        for suite, key in newest.items()
     }
-    if suite_name in ROW_IDENTITY:  # GX refuses an empty list of identity columns
-        result_format["unexpected_index_column_names"] = list(ROW_IDENTITY[suite_name])
-    result = batch.validate(suite, result_format=result_format)
-    return GateReport(
-        suite=suite_name,
-        start=start.isoformat() if start else None,
-        end=end.isoformat() if end else None,
-        run_id=run_id,
-        validated_at=dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        rows=None,
-        outcomes=[_outcome(r) for r in result.results],
-    )
-
-
-def save(report: GateReport, folder: Path) -> Path:
-    """Write ``report`` as JSON under ``folder/<suite>/``; returns the file."""
-    target = (
-        folder / report.suite / f"{report.validated_at.replace(':', '')}-{report.run_id[:8]}.json"
-    )
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(json.dumps(asdict(report), indent=1, default=str))
-    return target
-
-
-def load_reports(folder: Path) -> list[GateReport]:
-    """Every saved report, oldest first."""
-    reports = []
-    for path in sorted(folder.glob("*/*.json")):
-        raw = json.loads(path.read_text())
-        raw["outcomes"] = [Outcome(**o) for o in raw["outcomes"]]
-        reports.append(GateReport(**raw))
-    return sorted(reports, key=lambda r: r.validated_at)

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from jobs.tables import table
+from jobs.tables import TABLES, table
 from jobs.transforms.bronze import CORRUPT_COLUMN, FLIGHTS_COLUMNS, METADATA_COLUMNS
 
 BLOCK, WARN = True, False
@@ -126,3 +126,23 @@ SUITES: dict[str, Callable[[], list[SuiteEntry]]] = {
     "airports": _dimension("airports", "tzone"),
     "airlines": _dimension("airlines", "name"),
 }
+
+SAMPLE_SIZE = 5
+# Columns that identify an offending row in a result: the raw line, or the table's key
+# (dimensions: their registered merge key).
+ROW_IDENTITY: dict[str, tuple[str, ...]] = {
+    "bronze_flights": ("_source_file", "_row_number"),
+    "silver_flights": ("_source_file", "_row_number"),
+    "route_daily": ("flight_date", "origin", "dest", "carrier"),
+    "carrier_daily": ("flight_date", "carrier"),
+    **{t.name: t.merge_key for t in TABLES.values() if t.merge_key},
+}
+
+
+def result_format(suite: str) -> dict[str, Any]:
+    """How much a validation of ``suite`` reports: counts, a sample of unexpected values, and
+    the identity of the rows they came from."""
+    fmt: dict[str, Any] = {"result_format": "SUMMARY", "partial_unexpected_count": SAMPLE_SIZE}
+    if ROW_IDENTITY.get(suite):  # GX refuses an empty list of identity columns
+        fmt["unexpected_index_column_names"] = list(ROW_IDENTITY[suite])
+    return fmt

@@ -21,7 +21,7 @@ MAY_IMPORT: dict[str, set[str]] = {
     "jobs.transforms": set(),
     "jobs.ml": {"jobs.settings", "jobs.tables", "jobs.transforms"},
     "jobs.io": {"jobs.settings", "jobs.tables", "jobs.transforms"},
-    "expectations": {"jobs.settings", "jobs.tables", "jobs.transforms"},
+    "expectations": {"jobs.settings", "jobs.tables", "jobs.transforms", "jobs.io"},
     "jobs.compose": {
         "jobs.settings", "jobs.tables", "jobs.transforms", "jobs.ml", "jobs.io", "expectations",
     },

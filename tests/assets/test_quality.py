@@ -1,14 +1,16 @@
-"""Quality gates end to end: injected faults, blocking gates, and the quality report."""
+"""Quality gates end to end: injected faults, blocking gates, stored results and Data Docs."""
 
 import datetime as dt
 import gzip
 from pathlib import Path
+from urllib.parse import unquote
 
 import pytest
 from dagster import AssetKey
 
 from assets.cli import main
 from assets.runs import failure_messages, materialize_range
+from expectations.audit import suite_check_names
 from devservers import faults
 from jobs.io import landing
 from tests.reference import counts_by_date, delta_frame, delta_version
@@ -68,8 +70,30 @@ def test_checks_report_statistics_and_a_failed_warning_does_not_block(row_fault_
     assert not warning.passed  # the non-numeric delay, flagged but not blocking
     assert "late" in warning.description
     assert checks[("bronze/flights", "passes_bronze_flights_suite")].passed
-    report = warning.metadata["report"].value
-    assert report.startswith("file://") and Path(report.removeprefix("file://")).is_file()
+    page = warning.metadata["data_docs"].value
+    assert page.startswith("file://") and Path(unquote(page.removeprefix("file://"))).is_file()
+
+
+def test_the_stored_result_has_the_statistics_of_the_asset_checks(row_fault_run, settings):
+    import great_expectations as gx
+
+    # Opened as a GX user would: the file project under the profile's quality folder.
+    context = gx.get_context(mode="file", project_root_dir=settings.storage.quality)
+    store = context.validation_results_store
+    run = row_fault_run.run_id[:8]
+    checks = {c.check_name: c.metadata for c in row_fault_run.get_asset_check_evaluations()}
+    for suite in ("bronze_flights", "silver_flights"):
+        (key,) = [k for k in store.list_keys()
+                  if k.expectation_suite_identifier.name == suite
+                  and k.run_id.run_name == f"{DAY}..{DAY}_run-{run}"]  # fmt: skip
+        stored = store.get(key).statistics
+        blocking, warning = (checks[name] for name in suite_check_names(suite))
+        assert stored["evaluated_expectations"] == (
+            blocking["expectations"].value + warning["expectations"].value
+        )
+        assert stored["unsuccessful_expectations"] == (
+            blocking["failed"].value + warning["failed"].value
+        )
 
 
 @pytest.mark.parametrize("kind", list(faults.FILE_FAULTS))
@@ -123,3 +147,11 @@ def test_quality_prints_the_latest_results_and_quarantine_reasons(row_fault_run,
     out = capsys.readouterr().out
     assert "silver_flights" in out and "[blocking] expect_compound_columns_to_be_unique" in out
     assert "quarantine/flights on 2013-05-01: " in out and "duplicate: 2" in out
+
+
+def test_quality_docs_prints_the_data_docs_index(row_fault_run, settings, capsys):
+    assert main(["quality", "--docs"]) == 0
+    index = capsys.readouterr().out.strip()
+    assert index == (Path(settings.storage.quality) / "gx/docs/index.html").as_uri()
+    text = Path(unquote(index.removeprefix("file://"))).read_text()
+    assert f"{DAY}..{DAY}_run-{row_fault_run.run_id[:8]}" in text

@@ -1,10 +1,14 @@
-"""The gate runs each suite on a small frame, with or without row identities for samples."""
+"""The gate runs each suite's checkpoint on a small frame, stores the result and its Data
+Docs page in the profile's GX project, and reads it back."""
 
 import datetime as dt
+import json
+from pathlib import Path
 
 import pytest
 
-from expectations import gate
+from expectations import gate, suites
+from expectations.context import project_config, quality_context
 from expectations.suites import SUITES
 
 D = dt.date(2013, 1, 1)
@@ -18,13 +22,18 @@ def carrier_days(spark, rows):
     )
 
 
+@pytest.fixture(scope="module")
+def context(settings):
+    return quality_context(settings)
+
+
 def test_every_suite_names_the_columns_that_identify_an_offending_row():
-    assert set(SUITES) == set(gate.ROW_IDENTITY)
+    assert set(SUITES) == set(suites.ROW_IDENTITY)
 
 
-def test_a_failing_expectation_names_the_offending_rows(spark):
+def test_a_failing_expectation_names_the_offending_rows(spark, context):
     frame = carrier_days(spark, [(D, "UA", 3, 1, 5.0, 0.5), (D, "AA", 1, 2, 1.0, 1.0)])
-    report = gate.validate(frame, "carrier_daily", "run-1", D, D)
+    report = gate.validate(context, frame, "carrier_daily", "run-1", D, D)
     failed = report.failed(blocking=True)
     assert [o.expectation for o in failed] == ["expect_column_pair_values_a_to_be_greater_than_b"]
     assert failed[0].sample_rows == [
@@ -32,11 +41,90 @@ def test_a_failing_expectation_names_the_offending_rows(spark):
     ]
 
 
-def test_a_suite_without_row_identity_still_validates(spark, monkeypatch):
-    monkeypatch.delitem(gate.ROW_IDENTITY, "carrier_daily")
-    report = gate.validate(carrier_days(spark, [(D, "UA", 3, 1, 5.0, 0.5)]), "carrier_daily", "r")
+def test_a_suite_without_row_identity_still_validates(spark, settings, monkeypatch):
+    monkeypatch.setitem(suites.ROW_IDENTITY, "carrier_daily", ())
+    monkeypatch.setenv("LAKEHOUSE_ROOT", str(settings.root / "no-identity"))
+    from jobs.settings import load_settings
+
+    context = quality_context(load_settings())
+    report = gate.validate(context, carrier_days(spark, [(D, "UA", 3, 1, 5.0, 0.5)]),
+                           "carrier_daily", "r")  # fmt: skip
     assert report.passed(blocking=True)
     assert [o.error for o in report.outcomes] == [None] * len(report.outcomes)
+
+
+def test_the_stored_result_reads_back_through_gx_with_the_same_statistics(spark, context):
+    frame = carrier_days(spark, [(D, "UA", 3, 1, 5.0, 0.5), (D, "AA", 1, 2, 1.0, 1.0)])
+    report = gate.validate(context, frame, "carrier_daily", "abcdef0123", D, D)
+
+    # Through GX's own API: the results store of a context opened from the project folder.
+    import great_expectations as gx
+
+    reopened = gx.get_context(mode="file", project_root_dir=context.location)
+    keys = [k for k in reopened.validation_results_store.list_keys()
+            if k.run_id.run_name == "2013-01-01..2013-01-01_run-abcdef01"]  # fmt: skip
+    assert len(keys) == 1
+    stored = reopened.validation_results_store.get(keys[0])
+    assert stored.statistics["evaluated_expectations"] == len(report.outcomes)
+    assert stored.statistics["unsuccessful_expectations"] == len(
+        report.failed(True) + report.failed(False)
+    )
+    assert report.page and report.page.startswith("file://")
+    page = Path(report.page.removeprefix("file://").replace("%20", " "))
+    assert page.is_file() and "carrier_daily" in page.read_text()
+
+
+def test_the_docs_index_lists_every_suite_and_the_validations(spark, context):
+    gate.validate(context, carrier_days(spark, [(D, "UA", 3, 1, 5.0, 0.5)]), "carrier_daily",
+                  "fedcba9876", D, D)  # fmt: skip
+    index = Path(context.docs_index().removeprefix("file://"))
+    text = index.read_text()
+    for suite in SUITES:
+        assert f"expectations/{suite}.html" in text
+    assert "2013-01-01..2013-01-01_run-fedcba98" in text
+
+
+def test_latest_reports_pick_the_newest_result_covering_the_day(spark, context):
+    gate.validate(context, carrier_days(spark, [(D, "UA", 3, 1, 5.0, 0.5)]), "carrier_daily",
+                  "11111111aa", D, D + dt.timedelta(days=2))  # fmt: skip
+    latest = gate.latest_reports(context, D + dt.timedelta(days=1))
+    assert latest["carrier_daily"].run_id == "11111111"
+    assert (latest["carrier_daily"].start, latest["carrier_daily"].end) == (
+        "2013-01-01",
+        "2013-01-03",
+    )
+    assert gate.latest_reports(context, D + dt.timedelta(days=5)) == {}
+
+
+def test_suites_are_written_from_code_and_not_rewritten_when_unchanged(settings, context):
+    project = Path(context.location, "gx")
+    written = sorted(
+        p for folder in ("expectations", "validation_definitions", "checkpoints")
+        for p in (project / folder).glob("*.json")
+    )  # fmt: skip
+    assert len(written) == 3 * len(SUITES)
+    before = {p: p.stat().st_mtime_ns for p in [*written, project / "great_expectations.yml"]}
+    from expectations import context as module
+
+    module._open.cache_clear()  # as a new process would open it
+    quality_context(settings)
+    assert {p: p.stat().st_mtime_ns for p in before} == before
+    stored = json.loads((project / "expectations" / "carrier_daily.json").read_text())
+    assert [e["type"] for e in stored["expectations"]] == [
+        e.build().expectation_type for e in SUITES["carrier_daily"]()
+    ]
+
+
+def test_object_storage_profiles_keep_every_store_and_the_docs_in_the_bucket(settings):
+    config = project_config(settings.model_copy(
+        update={"storage": settings.storage.model_copy(update={"quality": "s3a://b/q"})}
+    ))  # fmt: skip
+    backends = [s["store_backend"] for s in config["stores"].values()]
+    backends.append(config["data_docs_sites"]["lakehouse"]["store_backend"])
+    assert {b["class_name"] for b in backends} == {"TupleS3StoreBackend"}
+    assert sorted(b["prefix"] for b in backends) == [
+        "q/checkpoints", "q/docs", "q/expectations", "q/validation_definitions", "q/validations"
+    ]  # fmt: skip
 
 
 @pytest.mark.parametrize("suite", sorted(SUITES))

@@ -1,0 +1,237 @@
+"""The Great Expectations project of a profile: suites from code, results and Data Docs kept.
+
+``storage.quality`` says where it lives. A local folder holds a file-backed GX project
+(``<quality>/gx``: suites, validation definitions, checkpoints, results, Data Docs). An
+``s3://`` or ``s3a://`` location (dev: MinIO, prod: S3) keeps every store and the Data Docs
+site under that prefix, so results survive an EMR driver; only ``great_expectations.yml``
+is written locally, to a folder of the process's own.
+
+The configuration is derived, never edited: ``great_expectations.yml`` (stores, the Data
+Docs site, one Spark data source with a dataframe asset per suite, ids derived from names)
+is rewritten only when it differs, and each suite of :mod:`expectations.suites` is written
+into the store with its validation definition and checkpoint when the code changed it. So
+what runs is what is in git, and processes that start together find nothing to write.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import uuid
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from expectations.suites import SUITES, result_format
+from jobs.io.objectstore import is_object_uri, split_uri
+from jobs.settings import Settings
+
+DATASOURCE = "lakehouse"
+BATCH = "range"
+SITE = "lakehouse"
+_NAMESPACE = uuid.UUID("6f0c8a4e-1c55-4a8e-9d3e-2a61b0f3c9d1")
+_STORES = {
+    "expectations_store": ("ExpectationsStore", "expectations"),
+    "validation_results_store": ("ValidationResultsStore", "validations"),
+    "checkpoint_store": ("CheckpointStore", "checkpoints"),
+    "validation_definition_store": ("ValidationDefinitionStore", "validation_definitions"),
+}
+
+
+def _id(*names: str) -> str:
+    return str(uuid.uuid5(_NAMESPACE, "/".join(names)))
+
+
+def _backend(settings: Settings, folder: str) -> dict[str, Any]:
+    """Where one store (or the docs site) keeps its objects."""
+    location = settings.storage.quality
+    if not is_object_uri(location):
+        return {"class_name": "TupleFilesystemStoreBackend", "base_directory": f"{folder}/"}
+    bucket, key = split_uri(location)
+    return {
+        "module_name": "expectations.s3_backend",
+        "class_name": "TupleS3StoreBackend",
+        "bucket": bucket,
+        "prefix": f"{key.strip('/')}/{folder}".lstrip("/"),
+        "endpoint_url": settings.s3.endpoint,
+        "region_name": settings.s3.region,
+        "path_style": settings.s3.path_style_access,
+    }
+
+
+def project_config(settings: Settings) -> dict[str, Any]:
+    """The whole ``great_expectations.yml`` of ``settings``' profile (JSON is YAML)."""
+    stores: dict[str, dict[str, Any]] = {
+        name: {"class_name": class_name, "store_backend": _backend(settings, folder)}
+        for name, (class_name, folder) in _STORES.items()
+    }
+    stores["checkpoint_store"]["store_backend"]["suppress_store_backend_id"] = True
+    assets = {
+        suite: {
+            "type": "dataframe",
+            "id": _id(DATASOURCE, suite),
+            "batch_metadata": {},
+            "batch_definitions": {
+                BATCH: {"id": _id(DATASOURCE, suite, BATCH), "partitioner": None}
+            },
+        }
+        for suite in sorted(SUITES)
+    }
+    return {
+        "config_version": 4.0,
+        "stores": stores,
+        "expectations_store_name": "expectations_store",
+        "validation_results_store_name": "validation_results_store",
+        "checkpoint_store_name": "checkpoint_store",
+        "data_docs_sites": {
+            SITE: {
+                "class_name": "SiteBuilder",
+                "show_how_to_buttons": False,
+                "store_backend": _backend(settings, "docs"),
+                "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+            }
+        },
+        "fluent_datasources": {
+            DATASOURCE: {"type": "spark", "id": _id(DATASOURCE), "assets": assets}
+        },
+        "analytics_enabled": False,
+        "data_context_id": _id(settings.env, settings.storage.quality),
+        "progress_bars": {"globally": False, "metric_calculations": False},
+    }
+
+
+def project_dir(settings: Settings) -> Path:
+    """The folder of ``great_expectations.yml``: under ``storage.quality`` when it is a local
+    folder, else one of this process's own (the stores are remote)."""
+    if not is_object_uri(settings.storage.quality):
+        return Path(settings.storage.quality)
+    return Path(tempfile.mkdtemp(prefix="lakehouse-gx-"))
+
+
+def _write_if_changed(path: Path, text: str) -> None:
+    if path.is_file() and path.read_text() == text:
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    staged = path.with_name(f".{path.name}.{os.getpid()}")
+    staged.write_text(text)
+    staged.replace(path)  # atomic: a concurrent reader sees the old file or the new one
+
+
+@dataclass(frozen=True)
+class QualityContext:
+    """A profile's GX context with every suite, validation definition and checkpoint."""
+
+    gx: Any  # great_expectations FileDataContext
+    location: str
+
+    def checkpoint(self, suite: str) -> Any:
+        return self.gx.checkpoints.get(suite)
+
+    def docs_index(self) -> str:
+        """The address of the Data Docs index page."""
+        return str(self.gx.get_docs_sites_urls(site_names=[SITE])[0]["site_url"])
+
+    def page(self, key: Any) -> str:
+        """The address of one validation result's Data Docs page."""
+        urls = self.gx.get_docs_sites_urls(resource_identifier=key, site_names=[SITE])
+        return str(urls[0]["site_url"])
+
+    def result_keys(self) -> list[Any]:
+        """Every stored validation result's identifier."""
+        return list(self.gx.validation_results_store.list_keys())
+
+    def result(self, key: Any) -> Any:
+        """One stored ``ExpectationSuiteValidationResult``."""
+        return self.gx.validation_results_store.get(key)
+
+
+def _expectation_dicts(expectations: list[Any]) -> list[dict[str, Any]]:
+    """Expectations as comparable dicts (ids are the store's, not the code's)."""
+    dicts = [e.configuration.to_json_dict() for e in expectations]
+    return [{k: v for k, v in d.items() if k not in ("id", "rendered_content")} for d in dicts]
+
+
+def _register(context: Any, name: str) -> None:
+    """Write suite ``name`` (from code), its validation definition and its checkpoint into the
+    stores, each only when the stored one differs; a written suite gets its Data Docs page."""
+    import great_expectations as gx
+    from great_expectations.checkpoint import UpdateDataDocsAction
+    from great_expectations.data_context.types.resource_identifiers import (
+        ExpectationSuiteIdentifier,
+    )
+    from great_expectations.exceptions import DataContextError
+
+    expectations = [entry.build() for entry in SUITES[name]()]
+    suite_written = True
+    try:
+        suite = context.suites.get(name)
+        if _expectation_dicts(suite.expectations) != _expectation_dicts(expectations):
+            suite.expectations = []
+            for expectation in expectations:
+                suite.add_expectation(expectation)
+            suite.save()
+        else:
+            suite_written = False
+    except DataContextError:
+        suite = context.suites.add(gx.ExpectationSuite(name=name, expectations=expectations))
+    if suite_written:
+        context.build_data_docs(
+            site_names=[SITE], resource_identifiers=[ExpectationSuiteIdentifier(name=name)]
+        )
+
+    batch = context.data_sources.get(DATASOURCE).get_asset(name).get_batch_definition(BATCH)
+    try:
+        definition = context.validation_definitions.get(name)
+        stale = definition.suite.id != suite.id or definition.data.id != batch.id
+    except DataContextError:
+        definition, stale = None, True
+    if stale:
+        definition = context.validation_definitions.add_or_update(
+            gx.ValidationDefinition(name=name, data=batch, suite=suite)
+        )
+
+    actions: list[Any] = [UpdateDataDocsAction(name="update_data_docs", site_names=[SITE])]
+    try:
+        checkpoint = context.checkpoints.get(name)
+        stale = (
+            [d.id for d in checkpoint.validation_definitions] != [definition.id]
+            or checkpoint.result_format != result_format(name)
+            or [a.name for a in checkpoint.actions] != [a.name for a in actions]
+        )
+    except DataContextError:
+        stale = True
+    if stale:
+        context.checkpoints.add_or_update(
+            gx.Checkpoint(
+                name=name,
+                validation_definitions=[definition],
+                actions=actions,
+                result_format=result_format(name),
+            )
+        )
+
+
+@cache
+def _open(location: str, config_json: str, directory: str) -> Any:
+    import great_expectations as gx
+
+    root = Path(directory)
+    _write_if_changed(root / "gx" / "great_expectations.yml", config_json + "\n")
+    context = gx.get_context(mode="file", project_root_dir=str(root))
+    for name in sorted(SUITES):
+        _register(context, name)
+    return context
+
+
+def quality_context(settings: Settings) -> QualityContext:
+    """The GX context of ``settings``' profile, opened once per process and location."""
+    config = json.dumps(project_config(settings), indent=1, sort_keys=True)
+    location = settings.storage.quality
+    directory = _DIRECTORIES.setdefault(location, str(project_dir(settings)))
+    return QualityContext(_open(location, config, directory), location)
+
+
+# One local project folder per quality location and process (a temporary one when remote).
+_DIRECTORIES: dict[str, str] = {}
