@@ -34,7 +34,10 @@ class StorageSettings(_Strict):
     tables: str = Field(description="Root URI of the Delta tables: <tables>/<layer>/<table>.")
     landing: str = Field(description="Root URI of the raw daily drops.")
     event_log: str = Field(description="Directory of the Spark event logs.")
-    quality: str = Field(description="Local folder of gate results (JSON) and their HTML report.")
+    quality: str = Field(
+        description="The Great Expectations project (suites, results, Data Docs): a local "
+        "folder, or an s3(a):// prefix whose stores and Data Docs live in the bucket."
+    )
 
 
 class SparkSettings(_Strict):

@@ -104,13 +104,36 @@ def test_the_dev_warehouse_is_postgres_with_the_gold_rows(dev_run, postgres_serv
     assert row[0] == silver.where(F.col("flight_date").between(START, END)).count()
 
 
-def event_logs(settings: Settings) -> dict[str, bytes]:
-    """The Spark event logs of the dev bucket, by key."""
+def bucket_objects(settings: Settings, uri: str) -> dict[str, bytes]:
+    """The objects under ``uri`` in the dev bucket, by key."""
     client = s3_client(settings.s3)
-    bucket, prefix = split_uri(settings.storage.event_log)
+    bucket, prefix = split_uri(uri)
     pages = client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix + "/")
     keys = [o["Key"] for page in pages for o in page.get("Contents", []) if o["Size"]]
     return {key: client.get_object(Bucket=bucket, Key=key)["Body"].read() for key in keys}
+
+
+def event_logs(settings: Settings) -> dict[str, bytes]:
+    """The Spark event logs of the dev bucket, by key."""
+    return bucket_objects(settings, settings.storage.event_log)
+
+
+def test_gate_results_and_data_docs_live_in_the_bucket(dev_run, minio_server):
+    settings, root, _ = dev_run
+    assert settings.storage.quality == "s3a://lakehouse-dev/quality"
+    keys = set(bucket_objects(settings, settings.storage.quality))
+    span = f"{START}..{END}_run-"
+    for suite in ("bronze_flights", "silver_flights", "route_daily"):
+        assert [k for k in keys if k.startswith(f"quality/validations/{suite}/{span}")], suite
+        assert [k for k in keys if k.startswith(f"quality/docs/validations/{suite}/{span}")]
+    assert "quality/docs/index.html" in keys
+    assert not (root / "quality").exists()  # nothing kept on the local disk
+    env = dev_environment(root, minio_server.endpoint, 1, "unused")
+    docs = lakehouse(["quality", "--docs"], env).splitlines()
+    assert f"{minio_server.endpoint}/lakehouse-dev/quality/docs/index.html" in docs
+    report = lakehouse(["quality", "--date", START.isoformat()], env)
+    assert f"silver_flights  ({START}..{END}, run " in report
+    assert f"data docs: {minio_server.endpoint}/lakehouse-dev/quality/docs/validations/" in report
 
 
 def test_spark_event_logs_go_to_the_bucket(dev_run):
@@ -120,7 +143,7 @@ def test_spark_event_logs_go_to_the_bucket(dev_run):
 
 
 def test_the_s3_secret_is_written_nowhere(dev_run):
-    """Logs, Spark event logs, Dagster's event storage (metadata) and quality reports."""
+    """Logs, Spark event logs, Dagster's event storage (metadata) and quality results."""
     settings, root, output = dev_run
     secret = os.environ["AWS_SECRET_ACCESS_KEY"]
     assert secret.startswith("canary-")
@@ -131,9 +154,10 @@ def test_the_s3_secret_is_written_nowhere(dev_run):
             assert secret.encode() not in path.read_bytes(), path
             scanned += 1
     logs = event_logs(settings)
-    for key, body in logs.items():
+    quality = bucket_objects(settings, settings.storage.quality)
+    for key, body in {**logs, **quality}.items():
         assert secret.encode() not in body, key
-    assert logs and scanned > 10
+    assert logs and len(quality) > 10 and scanned > 5
 
 
 def test_the_history_server_reads_the_event_logs_from_the_bucket(dev_run, minio_server):

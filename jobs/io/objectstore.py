@@ -73,9 +73,10 @@ def ensure_bucket(s3: S3Settings, bucket: str, client: Any | None = None) -> boo
 
 
 def ensure_buckets(settings: Settings) -> list[str]:
-    """Ensure the buckets of the tables, landing and event-log locations, and the event-log
-    folder (Spark refuses to start when it is missing); returns the buckets created."""
-    locations = (settings.storage.tables, settings.storage.landing, settings.storage.event_log)
+    """Ensure the buckets of the tables, landing, quality and event-log locations, and the
+    event-log folder (Spark refuses to start when it is missing); returns the buckets created."""
+    storage = settings.storage
+    locations = (storage.tables, storage.landing, storage.quality, storage.event_log)
     buckets = sorted({split_uri(uri)[0] for uri in locations if is_object_uri(uri)})
     if not buckets:
         return []

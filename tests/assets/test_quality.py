@@ -10,8 +10,8 @@ from dagster import AssetKey
 
 from assets.cli import main
 from assets.runs import failure_messages, materialize_range
-from expectations.audit import suite_check_names
 from devservers import faults
+from expectations.audit import suite_check_names
 from jobs.io import landing
 from tests.reference import counts_by_date, delta_frame, delta_version
 
