@@ -94,3 +94,19 @@ def test_the_warehouse_matches_gold_after_the_reruns(first_run, capsys):
     assert main(["warehouse", "query", query]) == 0
     out = capsys.readouterr().out
     assert f"\n{len(first_run['gold/flight_features'])}" in out
+
+
+def test_the_data_docs_index_lists_every_suite_and_the_runs_validations(first_run, capsys):
+    from pathlib import Path
+    from urllib.parse import unquote
+
+    from expectations.suites import SUITES
+
+    assert main(["quality", "--docs"]) == 0
+    index = unquote(capsys.readouterr().out.strip().removeprefix("file://"))
+    text = Path(index).read_text()
+    assert {suite for suite in SUITES if f'href="expectations/{suite}.html"' in text} == set(SUITES)
+    dimensions = {t.name for t in delta_tables() if t.merge_key}
+    for suite in SUITES:  # each suite validated the range (dimensions: their snapshot)
+        span = "snapshot" if suite in dimensions else f"{START}..{END}"
+        assert f"validations/{suite}/{span}_run-" in text, suite
