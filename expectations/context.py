@@ -129,6 +129,11 @@ class QualityContext:
     def checkpoint(self, suite: str) -> Any:
         return self.gx.checkpoints.get(suite)
 
+    def batch(self, suite: str, df: Any) -> Any:
+        """``df`` as a batch of suite ``suite``'s dataframe asset (for ad hoc validations)."""
+        asset = self.gx.data_sources.get(DATASOURCE).get_asset(suite)
+        return asset.get_batch_definition(BATCH).get_batch(batch_parameters={"dataframe": df})
+
     def docs_index(self) -> str:
         """The address of the Data Docs index page."""
         return str(self.gx.get_docs_sites_urls(site_names=[SITE])[0]["site_url"])

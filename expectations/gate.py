@@ -13,13 +13,14 @@ and the Dagster run are the validation's run name: ``2013-01-01..2013-01-14_run-
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+import json
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from pyspark.sql import DataFrame
 
 from expectations.context import QualityContext
-from expectations.suites import SAMPLE_SIZE
+from expectations.suites import SAMPLE_SIZE, row_identity_format
 
 SNAPSHOT = "snapshot"
 _RUN = "_run-"
@@ -155,13 +156,47 @@ def validate(
     end: dt.date | None = None,
 ) -> GateReport:
     """Run suite ``suite_name``'s checkpoint on ``df`` (cache it first: GX computes several
-    metrics), store the result, rebuild its Data Docs page; return its summary."""
+    metrics), store the result, rebuild its Data Docs page; return its summary, with the
+    offending rows of each failed expectation."""
     from great_expectations.core.run_identifier import RunIdentifier
 
     run = RunIdentifier(run_name=run_name(run_id, start, end), run_time=dt.datetime.now(dt.UTC))
     outcome = context.checkpoint(suite_name).run(batch_parameters={"dataframe": df}, run_id=run)
     ((key, result),) = outcome.run_results.items()
-    return report_of(key, result, context.page(key))
+    report = report_of(key, result, context.page(key))
+    failed = [r.expectation_config for r in result.results if not r.success]
+    if not failed or row_identity_format(suite_name) is None:
+        return report
+    rows = _offending_rows(context, df, suite_name, failed)
+    outcomes = [
+        replace(o, sample_rows=rows.get(_identity(r.expectation_config), []))
+        if not o.success
+        else o
+        for o, r in zip(report.outcomes, result.results, strict=True)
+    ]
+    return replace(report, outcomes=outcomes)
+
+
+def _identity(config: Any) -> str:
+    """An expectation told apart by its type and arguments."""
+    return f"{config.type}:{json.dumps(config.kwargs, sort_keys=True, default=str)}"
+
+
+def _offending_rows(
+    context: QualityContext, df: DataFrame, suite_name: str, failed: list[Any]
+) -> dict[str, list[Any]]:
+    """For each failed expectation, a sample of its rows by their identity: the failed
+    expectations alone again, asking GX for row identities; kept out of the store."""
+    import great_expectations as gx
+
+    copies = [c.to_domain_obj() for c in failed]
+    for expectation in copies:
+        expectation.id = None  # a copy, not the stored suite's expectation
+    suite = gx.ExpectationSuite(name=f"{suite_name}_offending_rows", expectations=copies)
+    result = context.batch(suite_name, df).validate(
+        suite, result_format=row_identity_format(suite_name)
+    )
+    return {_identity(r.expectation_config): _outcome(r).sample_rows for r in result.results}
 
 
 def latest_reports(context: QualityContext, day: dt.date) -> dict[str, GateReport]:

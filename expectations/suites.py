@@ -140,9 +140,15 @@ ROW_IDENTITY: dict[str, tuple[str, ...]] = {
 
 
 def result_format(suite: str) -> dict[str, Any]:
-    """How much a validation of ``suite`` reports: counts, a sample of unexpected values, and
-    the identity of the rows they came from."""
-    fmt: dict[str, Any] = {"result_format": "SUMMARY", "partial_unexpected_count": SAMPLE_SIZE}
-    if ROW_IDENTITY.get(suite):  # GX refuses an empty list of identity columns
-        fmt["unexpected_index_column_names"] = list(ROW_IDENTITY[suite])
-    return fmt
+    """How much a stored validation of ``suite`` reports: counts and a sample of unexpected
+    values. Row identities cost a Spark job per expectation, passing ones too, so they are
+    asked for only when something failed (:func:`row_identity_format`)."""
+    return {"result_format": "SUMMARY", "partial_unexpected_count": SAMPLE_SIZE}
+
+
+def row_identity_format(suite: str) -> dict[str, Any] | None:
+    """The result format that names the rows behind unexpected values (None: no identity;
+    GX refuses an empty list of identity columns)."""
+    if not ROW_IDENTITY.get(suite):
+        return None
+    return {**result_format(suite), "unexpected_index_column_names": list(ROW_IDENTITY[suite])}
