@@ -155,7 +155,7 @@ class DeltaIOManager(ConfigurableIOManager):
 
     spark: SparkResource
 
-    def handle_output(self, context: OutputContext, obj: DataFrame) -> None:
+    def handle_output(self, context: OutputContext, obj: DataFrame | table_io.Snapshot) -> None:
         settings = self.spark.lakehouse.settings()
         target = table(context.asset_key.to_user_string())
         bounds = (

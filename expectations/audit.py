@@ -105,6 +105,37 @@ class SuiteAudit:
 
 
 @dataclass(frozen=True)
+class SnapshotUnchanged:
+    """A dimension whose landed snapshot is the one its table's newest commit merged: that
+    snapshot passed its suite then, and nothing new is published now."""
+
+    table: str
+    suite: str
+    fingerprint: str
+
+    def blocking_failures(self) -> list[str]:
+        return []
+
+    def outcomes(self) -> list[CheckOutcome]:
+        """Both checks of the suite, passed, saying why nothing was validated."""
+        note = (
+            "not validated again: the table's newest commit merged this snapshot "
+            f"({self.fingerprint})"
+        )
+        return [
+            CheckOutcome(
+                table=self.table,
+                check_name=name,
+                passed=True,
+                blocking=blocking,
+                description=note,
+                metadata={"unchanged_snapshot": self.fingerprint, "audit_seconds": 0.0},
+            )
+            for blocking, name in zip((True, False), suite_check_names(self.suite), strict=True)
+        ]
+
+
+@dataclass(frozen=True)
 class AccountingAudit:
     """Rows per day in bronze, silver and quarantine for one range."""
 

@@ -16,8 +16,16 @@ from typing import Any
 
 from pyspark.sql import DataFrame, SparkSession
 
-from expectations.audit import Audit, CheckOutcome, audit_accounts, audit_suite
+from expectations.audit import (
+    Audit,
+    CheckOutcome,
+    SnapshotUnchanged,
+    audit_accounts,
+    audit_suite,
+)
 from jobs.compose import pipeline
+from jobs.io import delta_io
+from jobs.io.table_io import Snapshot
 from jobs.settings import Settings
 from jobs.tables import Table, table
 from jobs.transforms import gold
@@ -31,7 +39,7 @@ class Blocked(RuntimeError):
 class Build:
     """Output frames by table, in write order, and the audits that gate them."""
 
-    outputs: dict[str, DataFrame]
+    outputs: dict[str, DataFrame | Snapshot]
     audits: list[Audit] = field(default_factory=list)  # reported in this order
     held: list[DataFrame] = field(default_factory=list)  # cached; released after the writes
     # What the group made that is not a table (a registered model version), as plain
@@ -54,7 +62,7 @@ class Build:
             self.ingest.release()
 
 
-def publishable(build: Build) -> Generator[tuple[Table, DataFrame]]:
+def publishable(build: Build) -> Generator[tuple[Table, DataFrame | Snapshot]]:
     """The one publish sequence, after the build's audits ran: if one blocks, release the
     cached frames and raise :class:`Blocked` (nothing is written, readers keep the previous
     versions); otherwise yield each output for the caller to write, in write order, and
@@ -95,11 +103,18 @@ def bronze(
 
 
 def dimension(spark: SparkSession, settings: Settings, name: str, run_id: str) -> Build:
-    """The newest landing snapshot of dimension ``name``, typed and audited."""
+    """The newest landing snapshot of dimension ``name``, typed and audited; nothing is
+    read, audited or merged when the table's newest commit is of that same snapshot."""
     table = f"silver/{name}"
-    snapshot = pipeline.dimension_snapshot(spark, settings, name).persist()
+    typed, fingerprint = pipeline.dimension_snapshot(spark, settings, name)
+    merged = delta_io.commit_metadata(spark, settings.table_uri("silver", name))
+    if merged == fingerprint:
+        return Build(
+            {table: Snapshot(fingerprint, None)}, audits=[SnapshotUnchanged(table, name, merged)]
+        )
+    snapshot = typed.persist()
     return Build(
-        {table: snapshot},
+        {table: Snapshot(fingerprint, snapshot)},
         audits=[audit_suite(table, name, snapshot, settings, run_id)],
         held=[snapshot],
     )

@@ -8,12 +8,13 @@ entry point), through :mod:`jobs.delta_io`.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from dataclasses import dataclass
 
 from pyspark.sql import DataFrame, SparkSession
 
 from expectations import rules
-from jobs.io import sources
+from jobs.io import landing, sources
 from jobs.settings import Settings
 from jobs.tables import table
 from jobs.transforms import bronze, dimensions, silver
@@ -70,10 +71,15 @@ def ingest_daily(
     return Ingest(bronze.to_bronze(lines, dataset.columns, dataset.date_column, ingested_at), lines)
 
 
-def dimension_snapshot(spark: SparkSession, settings: Settings, name: str) -> DataFrame:
-    """The typed latest snapshot of dimension ``name`` (planes, airports or airlines)."""
+def dimension_snapshot(spark: SparkSession, settings: Settings, name: str) -> tuple[DataFrame, str]:
+    """The typed latest snapshot of dimension ``name`` (planes, airports or airlines), and
+    its fingerprint: the landed file's content and the typed schema (so a new typing of the
+    same file is not mistaken for the snapshot already merged)."""
     uri = sources.latest_snapshot(spark, settings.landing_uri(name))
-    return DIMENSION_TYPERS[name](sources.read_snapshot_csv(spark, uri))
+    typed = DIMENSION_TYPERS[name](sources.read_snapshot_csv(spark, uri))
+    content = landing.fingerprint(settings, uri)
+    schema = hashlib.md5(typed.schema.json().encode(), usedforsecurity=False).hexdigest()
+    return typed, f"snapshot md5 {content} schema {schema[:12]}"
 
 
 def check_flights(

@@ -52,15 +52,21 @@ def write_range(
     return last_commit(df.sparkSession, path)
 
 
-def merge_on_key(df: DataFrame, path: str, key: tuple[str, ...]) -> WriteResult:
+def merge_on_key(
+    df: DataFrame, path: str, key: tuple[str, ...], user_metadata: str | None = None
+) -> WriteResult:
     """Upsert ``df`` into the table at ``path`` on ``key``; create the table if absent.
 
     Rows whose values did not change are left alone; when nothing changed, no commit is
-    made and the returned result is the table's current version.
+    made and the returned result is the table's current version. ``user_metadata`` is
+    recorded in the commit's info (``commit_metadata`` reads it back).
     """
     spark = df.sparkSession
     if not DeltaTable.isDeltaTable(spark, path):
-        df.write.format("delta").mode("overwrite").save(path)
+        writer = df.write.format("delta").mode("overwrite")
+        if user_metadata:
+            writer = writer.option("userMetadata", user_metadata)
+        writer.save(path)
         return last_commit(spark, path)
     target = DeltaTable.forPath(spark, path)
     # Only new or changed rows take part, so an unchanged snapshot makes no commit at all.
@@ -68,14 +74,30 @@ def merge_on_key(df: DataFrame, path: str, key: tuple[str, ...]) -> WriteResult:
     if changes.isEmpty():
         return replace(last_commit(spark, path), operation="UNCHANGED", rows_written=0, metrics={})
     on = " AND ".join(f"t.`{k}` = s.`{k}`" for k in key)
-    (
+    merge = (
         target.alias("t")
         .merge(changes.alias("s"), on)
         .whenMatchedUpdateAll()
         .whenNotMatchedInsertAll()
-        .execute()
     )
+    if user_metadata:  # a MERGE takes commit info from the session only
+        spark.conf.set(_USER_METADATA, user_metadata)
+    try:
+        merge.execute()
+    finally:
+        spark.conf.unset(_USER_METADATA)
     return last_commit(spark, path)
+
+
+_USER_METADATA = "spark.databricks.delta.commitInfo.userMetadata"
+
+
+def commit_metadata(spark: SparkSession, path: str) -> str | None:
+    """The user metadata of the table's newest commit (None: no table, or none recorded)."""
+    if not DeltaTable.isDeltaTable(spark, path):
+        return None
+    row = DeltaTable.forPath(spark, path).history(1).select("userMetadata").first()
+    return None if row is None else row["userMetadata"]
 
 
 def last_commit(spark: SparkSession, path: str) -> WriteResult:

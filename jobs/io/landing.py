@@ -195,6 +195,20 @@ def _day_of(name: str) -> dt.date | None:
         return None
 
 
+def _md5(path: Path) -> str:
+    return hashlib.md5(path.read_bytes(), usedforsecurity=False).hexdigest()
+
+
+def fingerprint(settings: Settings, uri: str) -> str:
+    """The content fingerprint of one landed file: the MD5 of its bytes, or the object's
+    ETag on S3 (the same MD5 for a file uploaded in one part, as landing does)."""
+    if objectstore.is_object_uri(uri):
+        bucket, key = objectstore.split_uri(uri)
+        head = objectstore.s3_client(settings.s3).head_object(Bucket=bucket, Key=key)
+        return str(head["ETag"]).strip('"')
+    return _md5(Path(uri.removeprefix("file:")))
+
+
 def list_drops(settings: Settings) -> tuple[list[Drop], list[str]]:
     """Every complete drop in the landing zone, and the names that are not a dated drop
     (reported, never read). Temporary files of a drop being written are not listed."""
@@ -212,8 +226,7 @@ def list_drops(settings: Settings) -> tuple[list[Drop], list[str]]:
         for dataset in (*DAILY_DATASETS, *SNAPSHOT_DATASETS):
             for path in sorted((root / dataset).glob("*")):
                 if path.is_file():
-                    digest = hashlib.md5(path.read_bytes(), usedforsecurity=False).hexdigest()
-                    found.append((f"{dataset}/{path.name}", digest))
+                    found.append((f"{dataset}/{path.name}", _md5(path)))
     drops, strays = [], []
     for name, fingerprint in sorted(found):
         dataset = name.split("/", 1)[0]

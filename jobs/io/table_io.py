@@ -33,7 +33,9 @@ class TableWrite:
     uri: str
     rows: int
     delta_version: int
-    operation: str  # WRITE, MERGE, or UNCHANGED (a merge that changed nothing)
+    # WRITE, MERGE, UNCHANGED (a merge that changed nothing) or UNCHANGED_SNAPSHOT (the
+    # snapshot was the newest commit's: not read)
+    operation: str
     write_seconds: float
     partition_range: str | None  # daily tables: first..last day written
     rows_total: int | None  # dimensions: rows in the table after the merge
@@ -42,6 +44,16 @@ class TableWrite:
     spark_app_name: str
     history_url: str | None
     plan: str
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A dimension's landed snapshot to merge, with its content fingerprint. The merge's
+    commit records the fingerprint; ``frame`` is None when the table's newest commit already
+    has it (the same snapshot, typed by the same schema): nothing is read or merged."""
+
+    fingerprint: str
+    frame: DataFrame | None
 
 
 def read_input(
@@ -63,13 +75,17 @@ def read_input(
 def write_table(
     settings: Settings,
     table: Table,
-    df: DataFrame,
+    data: DataFrame | Snapshot,
     start: dt.date | None = None,
     end: dt.date | None = None,
 ) -> TableWrite:
-    """Write ``df`` as ``table``: replace ``[start, end]`` of a daily table, or merge a
-    dimension on its key; returns what the commit did."""
+    """Write ``data`` as ``table``: replace ``[start, end]`` of a daily table, or merge a
+    dimension's snapshot on its key; returns what the commit did."""
     path = settings.table_uri(*table.path)
+    if isinstance(data, Snapshot) and data.frame is None:
+        return _unchanged(settings, table, path)
+    df = data.frame if isinstance(data, Snapshot) else data
+    assert df is not None
     plan = formatted_plan(df, limit=PLAN_LIMIT)
     began = time.monotonic()
     rows_total = None
@@ -78,7 +94,8 @@ def write_table(
             raise ValueError(f"{table.key} is written by date range: give start and end")
         result = delta_io.write_range(df, path, table.date_column, start, end)
     else:
-        result = delta_io.merge_on_key(df, path, table.merge_key)
+        fingerprint = data.fingerprint if isinstance(data, Snapshot) else None
+        result = delta_io.merge_on_key(df, path, table.merge_key, fingerprint)
         rows_total = delta_io.read_table(df.sparkSession, path).count()
     context = df.sparkSession.sparkContext
     return TableWrite(
@@ -96,6 +113,35 @@ def write_table(
         history_url=history_link(settings, context.applicationId),
         plan=plan,
     )
+
+
+def _unchanged(settings: Settings, table: Table, path: str) -> TableWrite:
+    """The record of a dimension whose snapshot is already the table's newest commit."""
+    began = time.monotonic()
+    spark = SparkSession.getActiveSession()
+    assert spark is not None, "a Spark session is needed to read the table's last commit"
+    result = delta_io.last_commit(spark, path)
+    context = spark.sparkContext
+    schema = delta_io.read_table(spark, path).schema
+    return TableWrite(
+        table=table.key,
+        uri=path,
+        rows=0,
+        delta_version=result.version,
+        operation=UNCHANGED_SNAPSHOT,
+        write_seconds=round(time.monotonic() - began, 2),
+        partition_range=None,
+        rows_total=None,
+        columns=tuple((f.name, f.dataType.simpleString()) for f in schema.fields),
+        spark_app_id=context.applicationId,
+        spark_app_name=context.appName or "",
+        history_url=history_link(settings, context.applicationId),
+        plan="(not read: the same snapshot as the table's newest commit)",
+    )
+
+
+# The operation a write reports when the landed snapshot was already merged.
+UNCHANGED_SNAPSHOT = "UNCHANGED_SNAPSHOT"
 
 
 def write_metadata(w: TableWrite) -> dict[str, dict[str, Any]]:

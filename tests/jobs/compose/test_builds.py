@@ -1,0 +1,43 @@
+"""Dimension builds: a snapshot already merged is neither read, audited nor merged again."""
+
+import datetime as dt
+import gzip
+from pathlib import Path
+
+from jobs.compose import builds
+from jobs.io import delta_io, landing, table_io
+
+
+def write(settings, build):
+    return [table_io.write_table(settings, t, data) for t, data in builds.publishable(build)]
+
+
+def test_a_snapshot_is_merged_once_then_skipped_until_its_content_changes(spark, settings):
+    landed = landing.land_snapshot(Path(settings.storage.landing), "airlines", dt.date(2013, 1, 1))
+    first = builds.dimension(spark, settings, "airlines", "run-1")
+    (merged,) = write(settings, first)
+    path = settings.table_uri("silver", "airlines")
+    fingerprint = delta_io.commit_metadata(spark, path)
+    assert merged.operation == "WRITE" and fingerprint and fingerprint.startswith("snapshot md5 ")
+
+    again = builds.dimension(spark, settings, "airlines", "run-2")
+    assert [o.passed for o in again.check_outcomes()] == [True, True]
+    assert "not validated again" in (again.check_outcomes()[0].description or "")
+    (skipped,) = write(settings, again)
+    assert (skipped.operation, skipped.delta_version, skipped.rows) == (
+        table_io.UNCHANGED_SNAPSHOT, merged.delta_version, 0
+    )  # fmt: skip
+    assert dict(skipped.columns) == dict(merged.columns)
+
+    # A corrected snapshot (one airline renamed) is read, audited and merged.
+    path_landed = Path(landed.uri)
+    lines = gzip.decompress(path_landed.read_bytes()).decode().splitlines()
+    lines[1] = lines[1].replace(lines[1].split(",")[-1], '"Renamed Air"')
+    path_landed.write_bytes(gzip.compress(("\n".join(lines) + "\n").encode()))
+    changed = builds.dimension(spark, settings, "airlines", "run-3")
+    assert [type(a).__name__ for a in changed.audits] == ["SuiteAudit"]
+    (remerged,) = write(settings, changed)
+    assert (remerged.operation, remerged.delta_version, remerged.rows) == (
+        "MERGE", merged.delta_version + 1, 1
+    )  # fmt: skip
+    assert delta_io.commit_metadata(spark, path) not in (None, fingerprint)
