@@ -242,6 +242,20 @@ def cmd_mlflow_ui(args: argparse.Namespace, settings: Settings) -> int:
     return 0  # not reached
 
 
+def cmd_maintain(args: argparse.Namespace, settings: Settings) -> int:
+    from jobs.io import maintenance
+
+    if (args.start is None) != (args.end is None):
+        print("lakehouse maintain: give both --start and --end, or neither (whole tables)")
+        return 2
+    span = f"{args.start}..{args.end}" if args.start else "whole tables"
+    retention = settings.maintenance.vacuum_retention_hours
+    print(f"maintaining {span} on {settings.env} (VACUUM retention {retention} h)")
+    for table in maintenance.maintain(_spark(settings, "maintain"), settings, args.start, args.end):
+        print(f"  {table.describe()}")
+    return 0
+
+
 def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
     from jobs.io import delta_io
     from jobs.tables import delta_tables
@@ -465,6 +479,13 @@ def build_parser() -> argparse.ArgumentParser:
         "status", help="per table: Delta version, rows, dates present, last update"
     )
     status.set_defaults(func=cmd_status)
+
+    maintain = sub.add_parser(
+        "maintain", help="OPTIMIZE (Z-order) the range's files and VACUUM every Delta table"
+    )
+    maintain.add_argument("--start", type=_date, help="first day to optimize (default: all)")
+    maintain.add_argument("--end", type=_date, help="last day to optimize, inclusive")
+    maintain.set_defaults(func=cmd_maintain)
 
     warehouse = sub.add_parser("warehouse", help="load gold tables into the warehouse, or query it")
     wsub = warehouse.add_subparsers(dest="warehouse_command", required=True, metavar="COMMAND")

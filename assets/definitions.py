@@ -18,6 +18,7 @@ from assets.automation import automation_sensor, with_automation
 from assets.bronze import bronze_flights, bronze_weather
 from assets.gold import gold_assets
 from assets.landing import landing_specs
+from assets.maintenance import maintenance_schedule, table_maintenance
 from assets.ml import ml_assets
 from assets.pipes import pipes_variant
 from assets.resources import build_resources
@@ -61,6 +62,8 @@ ENV = os.environ.get("LAKEHOUSE_ENV", "local")
 defs = Definitions(
     assets=[*landing_specs, *assets_for(ENV)],
     sensors=[automation_sensor, landing_sensor, run_failure_alert],
+    jobs=[table_maintenance],
+    schedules=[maintenance_schedule(ENV)],
     resources=build_resources(ENV),
     executor=in_process_executor,
 )

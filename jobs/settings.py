@@ -132,6 +132,21 @@ class QualitySettings(_Strict):
     )
 
 
+class MaintenanceSettings(_Strict):
+    """Table maintenance (``lakehouse maintain``, the weekly ``table_maintenance`` job)."""
+
+    vacuum_retention_hours: int = Field(
+        default=168,
+        ge=0,
+        description="VACUUM deletes files no Delta version newer than this still reads; below "
+        "168 (Delta's safety check) a reader or writer still on an older version can fail.",
+    )
+    days: int = Field(
+        default=7, ge=1, description="The scheduled job optimizes this many most recent days."
+    )
+    schedule: str = Field(default="0 4 * * 0", description="Cron of the maintenance job (UTC).")
+
+
 class DuckDBWarehouse(_Strict):
     backend: Literal["duckdb"]
     path: str = Field(description="DuckDB database file.")
@@ -222,6 +237,7 @@ class Settings(_Strict):
     s3: S3Settings = Field(default_factory=S3Settings)
     emr: EmrSettings | None = None
     quality: QualitySettings = Field(default_factory=QualitySettings)
+    maintenance: MaintenanceSettings = Field(default_factory=MaintenanceSettings)
     ml: MlSettings
 
     def table_uri(self, layer: str, table: str) -> str:

@@ -44,6 +44,9 @@ class Table:
     # delta: a Delta table; landing: raw files dropped by upstream; model: a registered
     # MLflow model (its versions live in the registry, not in a table)
     kind: Literal["delta", "landing", "model"] = "delta"
+    # Columns queries filter by within a day: OPTIMIZE Z-orders each day's files on them
+    # (data skipping); empty: compaction only.
+    zorder_by: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.kind == "delta" and (self.date_column is None) == (not self.merge_key):
@@ -104,7 +107,8 @@ TABLES: dict[str, Table] = {
               date_column="weather_date", job="silver"),
         Table("silver", "flights", "Flights typed and cleaned: UTC departure/arrival times, "
               "deduplicated on (date, carrier, flight, origin), with origin weather at the "
-              "scheduled hour and plane attributes.", date_column="flight_date", job="silver"),
+              "scheduled hour and plane attributes.", date_column="flight_date", job="silver",
+              zorder_by=("carrier", "origin")),
         # ---------------------------------------------------------------- quarantine
         Table("quarantine", "weather", "Weather rows that failed a rule, as received, with "
               "every reason.", date_column="weather_date", job="silver"),
@@ -116,7 +120,7 @@ TABLES: dict[str, Table] = {
         # even spread; origin has only three) so a route's rows share a slice.
         Table("gold", "route_daily", "One row per (date, origin, dest, carrier): flights, "
               "cancellations, mean/median/p90 departure delay and on-time arrival share.",
-              date_column="flight_date", job="gold",
+              date_column="flight_date", job="gold", zorder_by=("origin", "dest"),
               warehouse=WarehouseLayout("route_daily", "dest", ("flight_date",))),
         # carrier_daily is small and read whole by dashboards: sorted by date, on every node.
         Table("gold", "carrier_daily", "One row per (date, carrier): flights, cancellations, "
@@ -126,7 +130,7 @@ TABLES: dict[str, Table] = {
         # flight_features is scanned by date for training: carrier spreads it evenly.
         Table("gold", "flight_features", "One row per flight: schedule, route, plane and "
               "weather known before departure, with the departure delay as label.",
-              date_column="flight_date", job="gold",
+              date_column="flight_date", job="gold", zorder_by=("carrier", "origin"),
               warehouse=WarehouseLayout("flight_features", "carrier", ("flight_date",))),
         # ---------------------------------------------------------------- ml
         Table("ml", "delay_model", "Departure-delay classifier (Spark ML gradient-boosted "

@@ -159,3 +159,34 @@ def table_summary(spark: SparkSession, path: str, date_column: str | None) -> di
     else:
         summary.update(rows=df.count(), dates=None, first=None, last=None)
     return summary
+
+
+def optimize(
+    spark: SparkSession, path: str, where: str | None, zorder_by: tuple[str, ...]
+) -> tuple[int, int]:
+    """OPTIMIZE the files selected by ``where`` (all when None): Z-order them on
+    ``zorder_by``, or compact small files when empty. Returns (files removed, added)."""
+    builder = DeltaTable.forPath(spark, path).optimize()
+    if where:
+        builder = builder.where(where)
+    done = builder.executeZOrderBy(*zorder_by) if zorder_by else builder.executeCompaction()
+    row = done.select("metrics.numFilesRemoved", "metrics.numFilesAdded").first()
+    return (0, 0) if row is None else (int(row[0]), int(row[1]))
+
+
+def vacuum(spark: SparkSession, path: str, retention_hours: int) -> None:
+    """Delete the files no version within ``retention_hours`` reads. Below Delta's 168-hour
+    safety check the check is lifted for this call only: the configured retention is the
+    operator's decision."""
+    check = "spark.databricks.delta.retentionDurationCheck.enabled"
+    if retention_hours < 168:
+        spark.conf.set(check, "false")
+    try:
+        DeltaTable.forPath(spark, path).vacuum(float(retention_hours))
+    finally:
+        spark.conf.unset(check)
+
+
+def active_files(spark: SparkSession, path: str) -> list[str]:
+    """The data files the current version reads, from the Delta log."""
+    return list(read_table(spark, path).inputFiles())
