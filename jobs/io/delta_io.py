@@ -179,12 +179,19 @@ def vacuum(spark: SparkSession, path: str, retention_hours: int) -> None:
     safety check the check is lifted for this call only: the configured retention is the
     operator's decision."""
     check = "spark.databricks.delta.retentionDurationCheck.enabled"
+    # VACUUM lists the table's folders in a job of this many tasks, 10,000 by default: a
+    # minute of empty tasks on a small table. The shuffle partitions are this session's
+    # measure of the work one stage deserves (2 in tests, 200 on EMR).
+    listing = "spark.sql.sources.parallelPartitionDiscovery.parallelism"
+    before = str(spark.conf.get(listing))
+    spark.conf.set(listing, str(spark.conf.get("spark.sql.shuffle.partitions")))
     if retention_hours < 168:
         spark.conf.set(check, "false")
     try:
         DeltaTable.forPath(spark, path).vacuum(float(retention_hours))
     finally:
         spark.conf.unset(check)
+        spark.conf.set(listing, before)
 
 
 def active_files(spark: SparkSession, path: str) -> list[str]:
