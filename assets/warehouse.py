@@ -25,6 +25,7 @@ from warehouse.load import load_table
 from warehouse.tables import WAREHOUSE_TABLES, WarehouseTable
 
 ROW_COUNT_CHECK = "matches_lakehouse_row_count"
+WAREHOUSE_POOL = "warehouse"
 
 
 # A dropped connection, a Redshift Data API throttle or a DuckDB file held by another
@@ -46,6 +47,9 @@ def _warehouse_asset(spec: WarehouseTable) -> AssetsDefinition:
         group_name="warehouse",
         kinds={"sql"},
         retry_policy=WAREHOUSE_RETRY,
+        # One pool for every load: the instance caps concurrent loads (DuckDB takes one
+        # writing process; Redshift queues commits on a cluster).
+        pool=WAREHOUSE_POOL,
         description=(
             f"{'/'.join(spec.source)} in the warehouse table {spec.name}: {scope} is staged, then "
             "deleted and re-inserted in one transaction."
