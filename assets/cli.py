@@ -120,37 +120,47 @@ def _materialize(
     """One Dagster run of ``selection`` over the range; prints what it did."""
     from dagster import DagsterInstance
 
-    from assets.runs import failure_messages, materialize_range
+    from assets.console import run_log
+    from assets.runs import materialize_range
 
     start, end = _range(args, settings)
     ensure_dagster_home(settings)
     span = f" for {start}..{end}" if ranged else ""
     print(f"running {selection!r}{span} on {settings.env} (one Dagster run)")
     began = time.monotonic()
-    result = materialize_range(
-        start,
-        end,
-        env=settings.env,
-        selection=selection,
-        instance=DagsterInstance.get(),
-        log_level=args.log_level,
-    )
-    latest = {}
-    for event in result.get_asset_materialization_events():
-        mat = event.materialization
-        latest[mat.asset_key.to_user_string()] = mat.metadata  # one event per partition
-    for key, meta in sorted(latest.items()):
-        print(f"  {key:26} {_materialized(meta)}")
-    for check in result.get_asset_check_evaluations():
-        verdict = "passed" if check.passed else "FAILED"
-        values = {k: getattr(v, "value", v) for k, v in check.metadata.items()}
-        print(f"  check {check.asset_key.to_user_string()}:{check.check_name} {verdict} {values}")
-    elapsed = time.monotonic() - began
-    for message in failure_messages(result):
-        print(f"error: {message}", file=sys.stderr)
-    status = "succeeded" if result.success else "FAILED"
-    print(f"run {result.run_id} {status} in {elapsed:.0f}s")
+    with run_log(settings.logs_dir, args.command) as log:
+        result = materialize_range(
+            start,
+            end,
+            env=settings.env,
+            selection=selection,
+            instance=DagsterInstance.get(),
+            loggers=log.loggers(args.log_level),
+        )
+        latest = {}
+        for event in result.get_asset_materialization_events():
+            mat = event.materialization
+            latest[mat.asset_key.to_user_string()] = mat.metadata  # one event per partition
+        for key, meta in sorted(latest.items()):
+            print(f"  {key:26} {_materialized(meta)}")
+        _print_checks(result.get_asset_check_evaluations())
+        status = "succeeded" if result.success else "FAILED"
+        print(f"run {result.run_id} {status} in {time.monotonic() - began:.0f}s")
+        if not result.success:
+            log.report_failures(result)
     return 0 if result.success else 1
+
+
+def _print_checks(evaluations: Sequence[Any]) -> None:
+    """A count of the checks, and for a failed one the expectations that failed."""
+    failed = [check for check in evaluations if not check.passed]
+    for check in failed:
+        print(f"  check {check.asset_key.to_user_string()}:{check.check_name} FAILED")
+        results = getattr(check.metadata.get("results"), "value", "")
+        for line in [r for r in str(results).splitlines() if not r.endswith(": passed")][:5]:
+            print(f"    {line}")
+    if evaluations:
+        print(f"  checks: {len(evaluations) - len(failed)} passed, {len(failed)} failed")
 
 
 def _materialized(meta: Mapping[str, Any]) -> str:

@@ -3,8 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 
-from dagster import DagsterInstance, ExecuteInProcessResult, materialize
+from dagster import (
+    DagsterInstance,
+    Definitions,
+    ExecuteInProcessResult,
+    LoggerDefinition,
+    define_asset_job,
+)
 
 from assets.definitions import assets_for
 from assets.landing import landing_specs
@@ -33,22 +40,33 @@ def materialize_range(
     selection: str = PIPELINE,
     instance: DagsterInstance | None = None,
     log_level: str = "INFO",
+    loggers: Mapping[str, LoggerDefinition] | None = None,
 ) -> ExecuteInProcessResult:
     """Materialize ``selection`` for ``[start, end]`` in one in-process run.
 
     Daily assets get the whole range at once (their backfill policy is a single run), so
-    each writes one Delta commit; dimensions are refreshed in the same run.
+    each writes one Delta commit; dimensions are refreshed in the same run. ``loggers``
+    replace Dagster's console logger (the CLI's brief console and log file); without them
+    the console logger logs at ``log_level``.
     """
-    return materialize(
-        [*landing_specs, *assets_for(env)],
-        selection=selection,
+    # What dagster.materialize does, plus loggers, which it does not take.
+    job = "__ephemeral_asset_job__"
+    defs = Definitions(
+        jobs=[define_asset_job(job, selection=selection)],
+        assets=[*landing_specs, *assets_for(env)],
         resources=build_resources(env),
+        loggers=dict(loggers) if loggers else None,
+    )
+    # A logger runs only when the run config names it.
+    run_config = {
+        "loggers": {name: {} for name in loggers}
+        if loggers
+        else {"console": {"config": {"log_level": log_level}}}
+    }
+    return defs.resolve_job_def(job).execute_in_process(
+        run_config=run_config,
         instance=instance,
-        tags={
-            RANGE_START_TAG: start.isoformat(),
-            RANGE_END_TAG: end.isoformat(),
-        },
-        run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
+        tags={RANGE_START_TAG: start.isoformat(), RANGE_END_TAG: end.isoformat()},
         raise_on_error=False,
     )
 

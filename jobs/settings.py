@@ -252,6 +252,11 @@ class Settings(_Strict):
     def dagster_home(self) -> Path:
         return self.root / "dagster"
 
+    @property
+    def logs_dir(self) -> Path:
+        """Where each ``lakehouse`` run writes its full log (always a local folder)."""
+        return self.root / "logs"
+
     def alerts_webhook(self) -> str | None:
         """Where run-failure alerts are POSTed: ``$LAKEHOUSE_ALERT_WEBHOOK`` (a secret URL,
         so never in a settings file), read when an alert is sent."""

@@ -1,0 +1,64 @@
+"""`lakehouse run` in a process of its own: what a failed run shows, and where the rest goes."""
+
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from jobs.io import landing
+
+pytestmark = pytest.mark.slow
+
+DAY = dt.date(2013, 1, 1)
+NOISE = ("Traceback", "Stack Trace", "\tat org.", "Py4JJavaError", "DagsterExecutionStepExecution")
+
+
+@pytest.fixture(scope="module")
+def failed(settings):
+    """A run whose only landed flights file was truncated upstream."""
+    root = Path(settings.storage.landing)
+    landing.land(root, DAY, DAY)
+    bad = landing.daily_file(root, "flights", DAY)
+    bad.write_bytes(gzip.compress(b"year,month\n2013,1\n")[:-12])
+    env = {k: v for k, v in os.environ.items() if k != "DAGSTER_HOME"}
+    day = DAY.isoformat()
+    done = subprocess.run(
+        [sys.executable, "-m", "assets.cli", "run", "--start", day, "--end", day,
+         "--select", "key:bronze/flights"],
+        env=env, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    return done, bad
+
+
+def test_a_failed_run_exits_non_zero_naming_the_file_and_the_cause(failed):
+    done, bad = failed
+    assert done.returncode == 1
+    errors = [line for line in done.stderr.splitlines() if line.startswith("error: ")]
+    assert errors == ["error: bronze__flights: LandingFileError: cannot ingest landing files:"]
+    following = done.stderr.splitlines()[done.stderr.splitlines().index(errors[0]) + 1]
+    assert str(bad) in following and "truncated or corrupt gzip" in following
+
+
+def test_the_console_has_no_tracebacks_or_jvm_logs(failed):
+    done, _ = failed
+    console = done.stdout + done.stderr
+    assert not [noise for noise in NOISE if noise in console], console
+    assert len(console.splitlines()) <= 8, console  # start, step start/failure, run, cause, log
+
+
+def test_the_full_log_keeps_the_tracebacks_and_the_jvm_log(failed, settings):
+    done, _ = failed
+    [path] = re.findall(r"^full log: (.+)$", done.stderr, re.MULTILINE)
+    log = Path(path)
+    assert log.parent == settings.logs_dir
+    text = log.read_text()
+    assert "Stack Trace" in text and "LandingFileError" in text  # Dagster's full record
+    assert "ERROR Executor" in text and "java.io.EOFException" in text  # the JVM's own log
+    assert os.environ["AWS_SECRET_ACCESS_KEY"] not in text
