@@ -290,6 +290,24 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_health(args: argparse.Namespace, settings: Settings) -> int:
+    """One line per probe of what the profile uses; non-zero when any failed."""
+    from dagster import DagsterInstance
+
+    from assets.health import all_probes
+
+    ensure_dagster_home(settings)
+    with DagsterInstance.get() as instance:
+        probes = all_probes(settings, _spark(settings, "health"), instance)
+    for line in [p.line() for p in probes if p.ok]:
+        print(line)
+    failed = [p for p in probes if not p.ok]
+    for probe in failed:
+        print(probe.line(), file=sys.stderr)
+    print(f"{settings.env}: {len(probes) - len(failed)} ok, {len(failed)} failed")
+    return 1 if failed else 0
+
+
 def _champion_line(settings: Settings) -> str:
     """The model's champion in a few words, without creating an MLflow store to say so."""
     ml = settings.ml
@@ -489,6 +507,13 @@ def build_parser() -> argparse.ArgumentParser:
         "status", help="per table: Delta version, rows, dates present, last update"
     )
     status.set_defaults(func=cmd_status)
+
+    health = sub.add_parser(
+        "health",
+        help="check storage, tables, the Dagster instance and daemon, warehouse and MLflow; "
+        "exits 1 with one line per failed check",
+    )
+    health.set_defaults(func=cmd_health)
 
     maintain = sub.add_parser(
         "maintain", help="OPTIMIZE (Z-order) the range's files and VACUUM every Delta table"

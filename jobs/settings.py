@@ -147,6 +147,21 @@ class MaintenanceSettings(_Strict):
     schedule: str = Field(default="0 4 * * 0", description="Cron of the maintenance job (UTC).")
 
 
+class HealthSettings(_Strict):
+    """What ``lakehouse health`` requires."""
+
+    daemon_required: bool = Field(
+        default=False,
+        description="Fail unless dagster-daemon (sensors, schedules, automation) beat within "
+        "the tolerance; off: a stopped daemon is reported, as `lakehouse ui` runs it locally.",
+    )
+    heartbeat_tolerance_seconds: int = Field(
+        default=300,
+        ge=60,
+        description="A daemon silent longer than this is down (it beats every 30 s).",
+    )
+
+
 class DuckDBWarehouse(_Strict):
     backend: Literal["duckdb"]
     path: str = Field(description="DuckDB database file.")
@@ -238,6 +253,7 @@ class Settings(_Strict):
     emr: EmrSettings | None = None
     quality: QualitySettings = Field(default_factory=QualitySettings)
     maintenance: MaintenanceSettings = Field(default_factory=MaintenanceSettings)
+    health: HealthSettings = Field(default_factory=HealthSettings)
     ml: MlSettings
 
     def table_uri(self, layer: str, table: str) -> str:

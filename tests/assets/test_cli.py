@@ -17,6 +17,7 @@ from jobs.io import landing
 pytestmark = pytest.mark.slow
 
 DAY = dt.date(2013, 1, 1)
+SESSION_CANARY = "canary-session-token-3f9a"
 NOISE = ("Traceback", "Stack Trace", "\tat org.", "Py4JJavaError", "DagsterExecutionStepExecution")
 
 
@@ -28,6 +29,7 @@ def failed(settings):
     bad = landing.daily_file(root, "flights", DAY)
     bad.write_bytes(gzip.compress(b"year,month\n2013,1\n")[:-12])
     env = {k: v for k, v in os.environ.items() if k != "DAGSTER_HOME"}
+    env["AWS_SESSION_TOKEN"] = SESSION_CANARY
     day = DAY.isoformat()
     done = subprocess.run(
         [sys.executable, "-m", "assets.cli", "run", "--start", day, "--end", day,
@@ -61,4 +63,5 @@ def test_the_full_log_keeps_the_tracebacks_and_the_jvm_log(failed, settings):
     text = log.read_text()
     assert "Stack Trace" in text and "LandingFileError" in text  # Dagster's full record
     assert "ERROR Executor" in text and "java.io.EOFException" in text  # the JVM's own log
-    assert os.environ["AWS_SECRET_ACCESS_KEY"] not in text
+    for secret in (os.environ["AWS_SECRET_ACCESS_KEY"], SESSION_CANARY):
+        assert secret not in text and secret not in done.stdout + done.stderr
