@@ -459,7 +459,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--faults",
         action="store_true",
         help="then break drops realistically: bad rows in the first day's file, a broken "
-        "file on each of the next four days (README: Data quality)",
+        "file on each of the next five days (README: Data quality)",
     )
     land.add_argument(
         "--replay",

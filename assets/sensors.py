@@ -90,7 +90,10 @@ def landing_sensor(
     settings = lakehouse.settings()
     drops, strays = list_drops(settings)
     for name in strays:
-        context.log.warning(f"landing file {name} is not a dated drop: not read")
+        context.log.warning(
+            f"landing file {name} is not a dated drop of {settings.pipeline.first_date}.."
+            f"{settings.pipeline.last_date}: not read"
+        )
     seen: dict[str, str] = json.loads(context.cursor) if context.cursor else {}
     ingested = _ingested(context.instance) if context.cursor is None else None
     daily, snapshots = _changes(drops, seen, ingested)

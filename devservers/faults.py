@@ -29,7 +29,8 @@ FILE_FAULTS = {
     "empty_file": "empty file",
     "truncated_gzip": "truncated or corrupt gzip",
     "non_utf8_byte": "not valid UTF-8",
-    "reordered_header": "wrong header",
+    "missing_column": "header lacks column(s) dep_delay",
+    "unknown_column": "header has unknown column(s) gate",
 }
 
 
@@ -100,15 +101,18 @@ def inject_file_fault(landing: Path, day: dt.date, kind: str) -> Fault:
         head, tail = "\n".join(lines[:3]) + "\n", "\n" + "\n".join(lines[4:]) + "\n"
         _write(path, [], head.encode() + broken + tail.encode())
         return Fault(kind, path, 4, FILE_FAULTS[kind])
-    if kind == "reordered_header":
+    if kind in ("missing_column", "unknown_column"):
         header = lines[0].split(",")
-        header[0], header[1] = header[1], header[0]
-        swapped = [",".join(header)]
-        for line in lines[1:]:
+        drop = header.index("dep_delay") if kind == "missing_column" else None
+        changed = []
+        for n, line in enumerate(lines):
             fields = line.split(",")
-            fields[0], fields[1] = fields[1], fields[0]
-            swapped.append(",".join(fields))
-        _write(path, swapped)
+            if drop is not None:
+                del fields[drop]
+            else:
+                fields.append("gate" if n == 0 else "B12")
+            changed.append(",".join(fields))
+        _write(path, changed)
         return Fault(kind, path, 1, FILE_FAULTS[kind])
     raise ValueError(f"unknown file fault {kind!r}; choose one of {', '.join(FILE_FAULTS)}")
 

@@ -210,8 +210,10 @@ def fingerprint(settings: Settings, uri: str) -> str:
 
 
 def list_drops(settings: Settings) -> tuple[list[Drop], list[str]]:
-    """Every complete drop in the landing zone, and the names that are not a dated drop
-    (reported, never read). Temporary files of a drop being written are not listed."""
+    """Every complete drop in the landing zone, and the names that are not a dated drop of
+    the configured dates (reported, never read): not named ``YYYY-MM-DD.csv.gz``, or a daily
+    file for a day outside ``[pipeline] first_date..last_date``. Temporary files of a drop
+    being written are not listed."""
     uri = settings.storage.landing
     found: list[tuple[str, str]] = []  # (relative name, fingerprint)
     if objectstore.is_object_uri(uri):
@@ -231,7 +233,9 @@ def list_drops(settings: Settings) -> tuple[list[Drop], list[str]]:
     for name, fingerprint in sorted(found):
         dataset = name.split("/", 1)[0]
         day = _day_of(name) if name.endswith(".csv.gz") else None
-        if dataset in (*DAILY_DATASETS, *SNAPSHOT_DATASETS) and day is not None:
+        first, last = settings.pipeline.first_date, settings.pipeline.last_date
+        outside = dataset in DAILY_DATASETS and day is not None and not first <= day <= last
+        if dataset in (*DAILY_DATASETS, *SNAPSHOT_DATASETS) and day is not None and not outside:
             drops.append(Drop(dataset, name, day, fingerprint))
         elif not name.endswith(".tmp"):
             strays.append(name)

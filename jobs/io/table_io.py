@@ -11,7 +11,10 @@ through Pipes as it is, and ``--report`` writes the record as JSON.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +26,31 @@ from jobs.settings import Settings
 from jobs.tables import Table
 
 PLAN_LIMIT = 10_000  # characters of the formatted plan kept: Dagster stores it per partition
+# What the operating system or the object store says when storage refuses a write; buried
+# in a Java stack trace several causes deep, so it is looked for in the whole text.
+STORAGE_REFUSALS = re.compile(
+    r"No space left on device|Read-only file system|File too large|Disk quota exceeded"
+    r"|Permission denied|AccessDenied|Access Denied|QuotaExceeded"
+)
+
+
+class StorageError(OSError):
+    """Storage refused a table write (full, read-only, not permitted); nothing was committed."""
+
+
+@contextmanager
+def storage_refusals(table: str, path: str) -> Iterator[None]:
+    """Turn a write refused by storage into one line naming the table, its path and why."""
+    try:
+        yield
+    except Exception as exc:
+        found = STORAGE_REFUSALS.search(str(exc))
+        if found is None:
+            raise
+        raise StorageError(
+            f"cannot write {table} at {path}: {found.group(0)}; "
+            "nothing was committed, the table keeps its previous version"
+        ) from exc
 
 
 @dataclass(frozen=True)
@@ -89,14 +117,16 @@ def write_table(
     plan = formatted_plan(df, limit=PLAN_LIMIT)
     began = time.monotonic()
     rows_total = None
-    if table.date_column:
-        if not (start and end):
-            raise ValueError(f"{table.key} is written by date range: give start and end")
-        result = delta_io.write_range(df, path, table.date_column, start, end)
-    else:
-        fingerprint = data.fingerprint if isinstance(data, Snapshot) else None
-        result = delta_io.merge_on_key(df, path, table.merge_key, fingerprint)
-        rows_total = delta_io.read_table(df.sparkSession, path).count()
+    if table.date_column and not (start and end):
+        raise ValueError(f"{table.key} is written by date range: give start and end")
+    with storage_refusals(table.key, path):
+        if table.date_column:
+            assert start and end
+            result = delta_io.write_range(df, path, table.date_column, start, end)
+        else:
+            fingerprint = data.fingerprint if isinstance(data, Snapshot) else None
+            result = delta_io.merge_on_key(df, path, table.merge_key, fingerprint)
+            rows_total = delta_io.read_table(df.sparkSession, path).count()
     context = df.sparkSession.sparkContext
     return TableWrite(
         table=table.key,

@@ -24,6 +24,7 @@ WEATHER_COLUMNS = (
 METADATA_COLUMNS = ("_source_file", "_row_number", "_ingested_at")
 CORRUPT_COLUMN = "_corrupt_record"
 REPLACEMENT_CHAR = "\ufffd"  # what Java's UTF-8 decoder puts where bytes are not UTF-8
+BOM = "\ufeff"  # a byte-order mark some exporters put before the header
 
 
 @dataclass(frozen=True)
@@ -83,7 +84,6 @@ def find_landing_problems(
     ``expected_files`` are the files that should be present; a file with no line at all
     (an empty drop) is missing from ``numbered``.
     """
-    header = ",".join(columns)
     stats = (
         numbered.groupBy("_source_file")
         .agg(
@@ -99,12 +99,7 @@ def find_landing_problems(
     for row in stats:
         name = row["_source_file"]
         seen.add(_base_name(name))
-        if row["header"] != header:
-            problems.append(
-                LandingProblem(
-                    name, 1, f"wrong header: expected {header!r}, found {row['header']!r}"
-                )
-            )
+        problems += [LandingProblem(name, 1, m) for m in header_problems(row["header"], columns)]
         if row["first_bad_byte_line"] is not None:
             problems.append(
                 LandingProblem(name, row["first_bad_byte_line"], "bytes that are not valid UTF-8")
@@ -115,23 +110,70 @@ def find_landing_problems(
     return sorted(problems, key=lambda p: (p.file, p.line or 0))
 
 
+def header_names(header: str) -> list[str]:
+    """The column names of a header line (a leading byte-order mark and quotes removed)."""
+    return [name.strip().strip('"') for name in header.removeprefix(BOM).split(",")]
+
+
+def header_problems(header: str, columns: tuple[str, ...]) -> list[str]:
+    """Why a header cannot be read as ``columns``: columns missing, unknown or repeated.
+
+    Columns in another order are no problem: fields are taken by name.
+    """
+    names = header_names(header)
+    missing = [c for c in columns if c not in names]
+    unknown = [n for n in names if n not in columns]
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    problems = []
+    if missing:
+        problems.append(f"header lacks column(s) {', '.join(missing)}")
+    if unknown:
+        problems.append(
+            f"header has unknown column(s) {', '.join(unknown)} (refused rather than dropped; "
+            "add them to the dataset's columns to ingest them)"
+        )
+    if repeated:
+        problems.append(f"header repeats column(s) {', '.join(repeated)}")
+    return problems
+
+
 def _base_name(uri: str) -> str:
     return uri.rstrip("/").rsplit("/", 1)[-1]
 
 
 def split_csv_fields(numbered: DataFrame, columns: tuple[str, ...]) -> DataFrame:
-    """Split each data line into string columns named as the header.
+    """Split each data line into string columns, taking each field by its header's name.
 
-    A line with too few or too many fields keeps what could be split and carries the raw
-    line in ``_corrupt_record``, so silver can quarantine it rather than guess.
+    Files whose header orders the columns differently (checked by
+    :func:`header_problems` to hold exactly ``columns``) land in the same columns. A line
+    with too few or too many fields keeps what could be split and carries the raw line in
+    ``_corrupt_record``, so silver can quarantine it rather than guess.
     """
-    schema = ", ".join(f"`{c}` STRING" for c in columns) + f", `{CORRUPT_COLUMN}` STRING"
+    positions = range(len(columns))
+    schema = ", ".join(f"`_f{i}` STRING" for i in positions) + f", `{CORRUPT_COLUMN}` STRING"
     options = {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": CORRUPT_COLUMN}
-    parsed = F.from_csv(F.col("value"), schema, options).alias("r")
+    text = F.regexp_replace(F.col("value"), f"^{BOM}", "")
+    fields = numbered.select(
+        "_source_file", "_row_number", F.from_csv(text, schema, options).alias("r")
+    )
+    headers = fields.where(F.col("_row_number") == 1).select(
+        "_source_file", *(F.trim(F.col(f"r._f{i}")).alias(f"_h{i}") for i in positions)
+    )
+    by_name = [
+        F.coalesce(*(F.when(F.col(f"_h{i}") == name, F.col(f"r._f{i}")) for i in positions)).alias(
+            name
+        )
+        for name in columns
+    ]
     return (
-        numbered.where(F.col("_row_number") > 1)
-        .select("_source_file", "_row_number", parsed)
-        .select("r.*", "_source_file", "_row_number")
+        fields.where(F.col("_row_number") > 1)
+        .join(F.broadcast(headers), "_source_file")
+        .select(
+            *by_name,
+            F.col(f"r.{CORRUPT_COLUMN}").alias(CORRUPT_COLUMN),
+            "_source_file",
+            "_row_number",
+        )
     )
 
 

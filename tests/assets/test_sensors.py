@@ -88,7 +88,9 @@ def test_files_that_are_not_a_dated_drop_or_outside_2013_are_not_reported(zone):
     events, _ = tick(instance, cursor)
     assert events == []
     _, strays = landing.list_drops(load_settings())
-    assert sorted(strays) == ["flights/2013-13-45.csv.gz", "flights/notes.txt"]
+    assert sorted(strays) == [
+        "flights/2013-13-45.csv.gz", "flights/2014-01-01.csv.gz", "flights/notes.txt"
+    ]  # fmt: skip
 
 
 def test_the_first_tick_skips_what_the_lakehouse_already_ingested(zone):

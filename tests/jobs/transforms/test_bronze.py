@@ -52,13 +52,38 @@ def problems(spark, files):
     return str(caught.value)
 
 
-def test_a_wrong_header_names_the_file_and_line_1(spark, tmp_path):
+def fields(row) -> dict[str, str]:
+    return {c: row[c] for c in FLIGHTS_COLUMNS}
+
+
+def test_columns_in_another_order_are_taken_by_name(spark, tmp_path):
+    canonical = ingest(spark, [drop(tmp_path / "a", "2013-01-01", f"{HEADER}\n{ROW}\n".encode())])
+    order = [7, 3, *[i for i in range(len(FLIGHTS_COLUMNS)) if i not in (7, 3)]]
+    header = ",".join(FLIGHTS_COLUMNS[i] for i in order)
+    line = ",".join(ROW.split(",")[i] for i in order)
+    file = drop(tmp_path / "b", "2013-01-01", f"{header}\n{line}\n".encode())
+    [row] = ingest(spark, [file])
+    assert fields(row) == fields(canonical[0]) and row["_corrupt_record"] is None
+
+
+def test_a_byte_order_mark_before_the_header_is_ignored(spark, tmp_path):
+    file = drop(tmp_path, "2013-01-01", f"\ufeff{HEADER}\n{ROW}\n".encode())
+    [row] = ingest(spark, [file])
+    assert row["year"] == "2013" and row["time_hour"] == "2013-01-01T10:00:00Z"
+
+
+def test_a_missing_column_refuses_the_file_naming_it_and_line_1(spark, tmp_path):
     good = drop(tmp_path, "2013-01-01", f"{HEADER}\n{ROW}\n".encode())
-    reordered = ",".join(["month", "year", *FLIGHTS_COLUMNS[2:]])
-    bad = drop(tmp_path, "2013-01-02", f"{reordered}\n{ROW}\n".encode())
+    header = ",".join(c for c in FLIGHTS_COLUMNS if c != "dep_delay")
+    bad = drop(tmp_path, "2013-01-02", f"{header}\n{ROW}\n".encode())
     message = problems(spark, [good, bad])
-    assert f"{bad}, line 1: wrong header" in message
+    assert f"{bad}, line 1: header lacks column(s) dep_delay" in message
     assert good not in message
+
+
+def test_an_unknown_column_refuses_the_file_rather_than_dropping_it(spark, tmp_path):
+    bad = drop(tmp_path, "2013-01-02", f"{HEADER},gate\n{ROW},B12\n".encode())
+    assert f"{bad}, line 1: header has unknown column(s) gate" in problems(spark, [bad])
 
 
 def test_bytes_that_are_not_utf8_name_the_line(spark, tmp_path):
