@@ -424,17 +424,9 @@ def _print_quarantine(settings: Settings, day: dt.date) -> None:
 
 def cmd_ui(args: argparse.Namespace, settings: Settings) -> int:
     home = ensure_dagster_home(settings)
-    print(f"DAGSTER_HOME={home}; open http://127.0.0.1:{args.port}")
-    command = [
-        sys.executable,
-        "-m",
-        "dagster",
-        "dev",
-        "-m",
-        "assets.definitions",
-        "-p",
-        str(args.port),
-    ]
+    print(f"DAGSTER_HOME={home}; open http://{args.host}:{args.port}")
+    command = [sys.executable, "-m", "dagster", "dev", "-m", "assets.definitions"]
+    command += ["-h", args.host, "-p", str(args.port)]
     os.execvpe(command[0], command, {**os.environ, "LAKEHOUSE_ENV": settings.env})
     return 0  # not reached
 
@@ -559,6 +551,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     ui = sub.add_parser("ui", help="start the Dagster UI (dagster dev) on this lakehouse")
     ui.add_argument("--port", type=int, default=3000)
+    ui.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (default: this machine only; elsewhere use an SSH tunnel)",
+    )
     ui.set_defaults(func=cmd_ui)
     return parser
 

@@ -238,7 +238,6 @@ def history_properties(settings: Settings, port: int) -> dict[str, str]:
         "spark.history.fs.logDirectory": log_dir,
         "spark.history.ui.port": str(port),
         "spark.history.fs.update.interval": "2s",
-        "spark.ui.bindAddress": "127.0.0.1" if settings.env != "prod" else "0.0.0.0",
         "spark.redaction.regex": REDACTION_REGEX,
         **s3a_conf(settings.s3),
     }
@@ -270,8 +269,8 @@ def history(args: argparse.Namespace) -> int:
     command = [str(spark_class), "org.apache.spark.deploy.history.HistoryServer",
                "--properties-file", str(properties)]  # fmt: skip
     env = {**os.environ, "SPARK_DAEMON_CLASSPATH": os.pathsep.join(
-        str(p) for p in resolved_jar_paths())}  # fmt: skip
-    url = f"http://127.0.0.1:{args.port}"
+        str(p) for p in resolved_jar_paths()), "SPARK_LOCAL_IP": args.host}  # fmt: skip
+    url = f"http://{args.host}:{args.port}"
     print(f"Spark history server on {url} reading {props['spark.history.fs.logDirectory']}")
     if not args.background:
         return subprocess.run(command, env=env).returncode
@@ -320,6 +319,11 @@ def build_parser() -> argparse.ArgumentParser:
     hist = sub.add_parser("history", help="start the Spark history server on the event logs")
     hist.add_argument("--env", default=None, help="settings profile (LAKEHOUSE_ENV)")
     hist.add_argument("--port", type=int, default=18080)
+    hist.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (default: this machine only; on EMR reach it by SSH tunnel)",
+    )
     hist.add_argument("--background", action="store_true", help="detach; stop with --stop")
     hist.add_argument("--stop", action="store_true", help="stop a background server")
     return parser

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from jobs.io.session import jars_dir, resolved_jar_paths
+from jobs.io.session import LOOPBACK, jars_dir, resolved_jar_paths
 from jobs.settings import REPO_ROOT, EmrSettings, Settings, lakehouse_root
 
 JOBS = ("bronze", "silver", "gold", "ml")
@@ -66,6 +66,7 @@ def local_command(
 def local_environment(packaged: bool, dist: Path = DIST) -> dict[str, str]:
     """The environment of a local spark-submit: this interpreter for driver and workers."""
     env = {**os.environ, "PYSPARK_PYTHON": sys.executable, "PYSPARK_DRIVER_PYTHON": sys.executable}
+    env.setdefault("SPARK_LOCAL_IP", LOOPBACK)  # the driver's UI on this machine only
     if not packaged:  # run from the checkout; a packaged run proves the zip is complete
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
         return env

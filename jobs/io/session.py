@@ -125,10 +125,22 @@ def spark_conf(settings: Settings, app_name: str) -> dict[str, str]:
         "spark.sql.redaction.options.regex": REDACTION_REGEX,
         **s3a_conf(settings.s3),
     }
+    if is_local_master(settings):
+        conf["spark.driver.host"] = conf["spark.driver.bindAddress"] = LOOPBACK
     if settings.spark.jars == "local":
         conf["spark.jars"] = ",".join(str(p) for p in resolved_jar_paths())
     conf.update(settings.spark.conf)
     return conf
+
+
+# Where a local driver listens (RPC, block manager, UI): this machine only. Spark's web UIs
+# bind where SPARK_LOCAL_IP says, 0.0.0.0 (every interface) otherwise; EMR drivers are
+# left alone (executors on other nodes reach them), their UIs are reached by SSH tunnel.
+LOOPBACK = "127.0.0.1"
+
+
+def is_local_master(settings: Settings) -> bool:
+    return settings.spark.master.startswith("local")
 
 
 def build_spark_session(settings: Settings, app_name: str) -> SparkSession:
@@ -140,6 +152,8 @@ def build_spark_session(settings: Settings, app_name: str) -> SparkSession:
     conf = spark_conf(settings, app_name)
     if SparkContext._active_spark_context is None:
         _prepare_storage(settings)
+        if is_local_master(settings):
+            os.environ.setdefault("SPARK_LOCAL_IP", LOOPBACK)  # read when the JVM starts
     builder = SparkSession.builder
     for key, value in conf.items():
         builder = builder.config(key, value)

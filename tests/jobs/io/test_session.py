@@ -45,3 +45,56 @@ def test_spark_redacts_every_spelling_of_a_credential(key):
 @pytest.mark.parametrize("key", ["spark.hadoop.fs.s3a.endpoint", "spark.app.name"])
 def test_spark_keeps_settings_that_are_not_secret(key):
     assert not re.search(REDACTION_REGEX, key)
+
+
+LISTENERS = r"""
+import json, os, socket
+from pathlib import Path
+from jobs.io.session import build_spark_session
+from jobs.settings import load_settings
+
+def listening(pid):
+    # Sockets the process holds (/proc/PID/fd) that listen (/proc/net/tcp*, state 0A).
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        target = os.readlink(fd)
+        if target.startswith("socket:["):
+            inodes.add(target[8:-1])
+    found = []
+    for table, family in (("tcp", socket.AF_INET), ("tcp6", socket.AF_INET6)):
+        for line in Path(f"/proc/net/{table}").read_text().splitlines()[1:]:
+            fields = line.split()
+            if fields[3] == "0A" and fields[9] in inodes:
+                raw, port = fields[1].split(":")
+                packed = bytes.fromhex(raw)
+                if family == socket.AF_INET:
+                    packed = packed[::-1]
+                else:  # four little-endian 32-bit words
+                    packed = b"".join(packed[i:i + 4][::-1] for i in range(0, 16, 4))
+                found.append(f"{socket.inet_ntop(family, packed)}:{int(port, 16)}")
+    return found
+
+spark = build_spark_session(load_settings(), "bind-check")
+jvm = spark.sparkContext._gateway.proc.pid
+print(json.dumps({"ui": spark.sparkContext.uiWebUrl, "listening": sorted(listening(jvm))}))
+spark.stop()
+"""
+
+
+def test_a_local_driver_and_its_ui_listen_on_this_machine_only():
+    """With the Spark UI on (as `lakehouse run` has it), nothing binds a public interface."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "SPARK_LOCAL_IP"}
+    env["LAKEHOUSE__SPARK__UI_ENABLED"] = "true"
+    done = subprocess.run(
+        [sys.executable, "-c", LISTENERS], env=env, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    assert seen["ui"].startswith("http://127.0.0.1:") or seen["ui"].startswith("http://localhost:")
+    addresses = {address.rsplit(":", 1)[0] for address in seen["listening"]}
+    assert addresses and addresses <= {"127.0.0.1", "::ffff:127.0.0.1"}, seen["listening"]
