@@ -4,17 +4,64 @@ Daily tables are partitioned by their date column. Writing a date range replaces
 that range in one Delta commit (``replaceWhere``), so a rerun of any range leaves the
 table identical and readers never see half a range. Dimensions are kept current with
 ``MERGE`` on their key.
+
+Concurrent writers: Delta commits optimistically. Two runs writing disjoint date ranges
+both commit; when another writer committed a conflicting change (an overlapping range, a
+merge into the same rows) after a write took its snapshot, Delta refuses the later commit
+and the write is made again from the new snapshot (at most ``COMMIT_ATTEMPTS`` times).
+Replacing a range and merging a snapshot are idempotent, so the retried write leaves what
+a write after the other one would have: nothing is lost or duplicated.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, TypeVar
 
 from delta.tables import DeltaTable
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+# What Delta raises when a commit conflicts with one made since the write's snapshot.
+CONFLICTS = (
+    "ConcurrentAppendException", "ConcurrentDeleteReadException",
+    "ConcurrentDeleteDeleteException", "ConcurrentWriteException",
+    "ConcurrentTransactionException", "MetadataChangedException", "ProtocolChangedException",
+)  # fmt: skip
+COMMIT_ATTEMPTS = 3
+RETRY_SECONDS = 2.0
+
+
+class ConcurrentWriteError(RuntimeError):
+    """Other writers won every attempt to commit; nothing of this write was committed."""
+
+
+def committed(path: str, write: Callable[[], T]) -> T:
+    """Run ``write``; when Delta refuses its commit for a conflicting concurrent commit,
+    run it again from the table's new snapshot."""
+    for attempt in range(1, COMMIT_ATTEMPTS + 1):
+        try:
+            return write()
+        except Exception as exc:
+            text = f"{type(exc).__name__}: {exc}"
+            conflict = next((name for name in CONFLICTS if name in text), None)
+            if conflict is None:
+                raise
+            if attempt == COMMIT_ATTEMPTS:
+                raise ConcurrentWriteError(
+                    f"{path}: another writer committed a conflicting change before each of "
+                    f"{COMMIT_ATTEMPTS} attempts ({conflict}); nothing was committed, rerun it"
+                ) from exc
+            log.warning(f"{path}: {conflict}, writing again from the new snapshot ({attempt})")
+            time.sleep(RETRY_SECONDS * attempt)
+    raise AssertionError("unreachable")
 
 
 @dataclass(frozen=True)
@@ -41,14 +88,14 @@ def write_range(
     Delta refuses the commit if a row of ``df`` lies outside the range, so a bug can
     never overwrite a neighbouring day.
     """
-    (
+    writer = (
         df.repartition(date_column)  # one file per day
         .write.format("delta")
         .mode("overwrite")
         .option("replaceWhere", range_predicate(date_column, start, end))
         .partitionBy(date_column)
-        .save(path)
     )
+    committed(path, lambda: writer.save(path))
     return last_commit(df.sparkSession, path)
 
 
@@ -61,6 +108,12 @@ def merge_on_key(
     made and the returned result is the table's current version. ``user_metadata`` is
     recorded in the commit's info (``commit_metadata`` reads it back).
     """
+    return committed(path, lambda: _merge(df, path, key, user_metadata))
+
+
+def _merge(
+    df: DataFrame, path: str, key: tuple[str, ...], user_metadata: str | None
+) -> WriteResult:
     spark = df.sparkSession
     if not DeltaTable.isDeltaTable(spark, path):
         writer = df.write.format("delta").mode("overwrite")

@@ -77,3 +77,46 @@ def test_merge_inserts_updates_and_skips_unchanged_snapshots(spark, tmp_path):
     merged = delta_io.merge_on_key(changed, path, ("tailnum",))
     assert (merged.version, merged.operation, merged.rows_written) == (1, "MERGE", 2)
     assert_df_equality(delta_io.read_table(spark, path), changed, ignore_row_order=True)
+
+
+def test_a_write_that_loses_a_commit_race_is_made_again_and_loses_nothing(spark, tmp_path, caplog):
+    """A and B write overlapping ranges at once from the same snapshot (A computes slowly);
+    the later commit conflicts (real Delta optimistic concurrency) and is made again."""
+    import threading
+    import time
+
+    from pyspark.sql import functions as F
+    from pyspark.sql.types import StringType
+
+    path = str(tmp_path / "t")
+    delta_io.write_range(frame(spark, [(D1, 1, "v0"), (D2, 2, "v0"), (D3, 3, "v0")]), path,
+                         "flight_date", D1, D3)  # fmt: skip
+
+    @F.udf(StringType())
+    def slowly(value: str) -> str:
+        time.sleep(4)  # A is still computing when B commits
+        return value
+
+    a = frame(spark, [(D1, 1, "A"), (D2, 2, "A")]).withColumn("value", slowly("value"))
+    outcome: list[object] = []
+    writer = threading.Thread(
+        target=lambda: outcome.append(delta_io.write_range(a, path, "flight_date", D1, D2))
+    )
+    with caplog.at_level("WARNING", logger="jobs.io.delta_io"):
+        writer.start()
+        time.sleep(2)
+        delta_io.write_range(frame(spark, [(D2, 2, "B"), (D3, 3, "B")]), path, "flight_date",
+                             D2, D3)  # fmt: skip
+        writer.join()
+    assert [r.levelname for r in caplog.records] == ["WARNING"]  # one conflict, one retry
+    assert "writing again from the new snapshot" in caplog.records[0].message
+    # Whichever writer lost the race wrote again after the winner: its rows hold the overlap.
+    history = spark.sql(f"DESCRIBE HISTORY delta.`{path}`").orderBy("version").collect()
+    assert [h["version"] for h in history] == [0, 1, 2]  # v0, the winner, the retried loser
+    last = "A" if "2013-01-01" in history[2]["operationParameters"]["predicate"] else "B"
+    assert_df_equality(
+        delta_io.read_table(spark, path),
+        frame(spark, [(D1, 1, "A"), (D2, 2, last), (D3, 3, "B")]),
+        ignore_row_order=True,
+        ignore_column_order=True,
+    )
