@@ -20,6 +20,8 @@ from typing import IO, Any
 
 from dagster import ExecuteInProcessResult, LoggerDefinition
 
+from assets.runs import error_chains
+
 # Dagster puts its event on each log record under this attribute (dagster._core.log_manager).
 _RECORD_META = "dagster_meta"
 # The events worth a console line; one ASSET_MATERIALIZATION per day of a year's range is not.
@@ -122,17 +124,18 @@ def _logger(
 def first_causes(result: ExecuteInProcessResult, lines: int = 2) -> list[tuple[str, list[str]]]:
     """Per failed step, the first error that is not a Dagster wrapper, in at most ``lines``."""
     causes = []
-    for event in result.get_step_failure_events():
-        error = event.step_failure_data.error
-        while error is not None and error.cls_name in _WRAPPERS and error.cause is not None:
-            error = error.cause
-        if error is None:
-            causes.append((str(event.step_key), ["failed (no error recorded)"]))
+    for step, chain in error_chains(result):
+        cause = next(
+            (e for e in chain if e.cls_name not in _WRAPPERS), chain[-1] if chain else None
+        )
+        if cause is None:
+            causes.append((step, ["failed (no error recorded)"]))
             continue
-        text = [line.strip() for line in error.message.splitlines() if line.strip()]
-        if text and error.cls_name and text[0].split(":")[0].endswith(error.cls_name):
-            text[0] = error.cls_name + text[0][len(text[0].split(":")[0]) :]  # no module path
-        causes.append((str(event.step_key), text[:lines] or [error.cls_name or "error"]))
+        text = [line.strip() for line in cause.message.splitlines() if line.strip()]
+        qualified = text[0].split(":")[0] if text else ""
+        if cause.cls_name and qualified.endswith(cause.cls_name):
+            text[0] = cause.cls_name + text[0][len(qualified) :]  # no module path
+        causes.append((step, text[:lines] or [cause.cls_name or "error"]))
     return causes
 
 

@@ -87,9 +87,9 @@ def table_probes(spark: Any, settings: Settings) -> list[Probe]:
         # A table whose log cannot be read fails here, naming the broken part.
         if not delta_io.is_table(spark, path):
             return "not materialized"
-        last = DeltaTable.forPath(spark, path).history(1).select("version").first()
-        columns = len(delta_io.read_table(spark, path).columns)  # the snapshot is readable
-        return f"version {last['version'] if last else '?'}, {columns} columns"
+        table = DeltaTable.forPath(spark, path)  # loads the snapshot: a broken log fails
+        last = table.history(1).select("version").first()
+        return f"version {last['version'] if last else '?'}, {len(table.toDF().columns)} columns"
 
     return [
         probe(f"table {t.key}", partial(version, settings.table_uri(*t.path)))

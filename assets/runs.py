@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
+from typing import Any
 
 from dagster import (
     DagsterInstance,
@@ -71,12 +72,18 @@ def materialize_range(
     )
 
 
+def error_chains(result: ExecuteInProcessResult) -> list[tuple[str, list[Any]]]:
+    """Each failed step with its error and the errors that caused it, outermost first."""
+    chains = []
+    for event in result.get_step_failure_events():
+        chain, error = [], event.step_failure_data.error
+        while error is not None:
+            chain.append(error)
+            error = error.cause
+        chains.append((str(event.step_key), chain))
+    return chains
+
+
 def failure_messages(result: ExecuteInProcessResult) -> list[str]:
     """The error of each failed step, with its cause, as text."""
-    messages = []
-    for event in result.get_step_failure_events():
-        error = event.step_failure_data.error
-        while error is not None:
-            messages.append(error.message.strip())
-            error = error.cause
-    return messages
+    return [error.message.strip() for _, chain in error_chains(result) for error in chain]

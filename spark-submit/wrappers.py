@@ -45,7 +45,13 @@ from jobs.entrypoints.submission import (  # noqa: E402
     local_command,
     local_environment,
 )
-from jobs.io.session import REDACTION_REGEX, jars_dir, resolved_jar_paths, s3a_conf  # noqa: E402
+from jobs.io.session import (  # noqa: E402
+    LOOPBACK,
+    REDACTION_REGEX,
+    jars_dir,
+    resolved_jar_paths,
+    s3a_conf,
+)
 from jobs.settings import Settings, lakehouse_root, load_settings  # noqa: E402
 
 CODE_PACKAGES = ("jobs", "expectations")  # what the entry points import
@@ -321,7 +327,7 @@ def build_parser() -> argparse.ArgumentParser:
     hist.add_argument("--port", type=int, default=18080)
     hist.add_argument(
         "--host",
-        default="127.0.0.1",
+        default=LOOPBACK,
         help="address to listen on (default: this machine only; on EMR reach it by SSH tunnel)",
     )
     hist.add_argument("--background", action="store_true", help="detach; stop with --stop")

@@ -230,10 +230,10 @@ def list_drops(settings: Settings) -> tuple[list[Drop], list[str]]:
                 if path.is_file():
                     found.append((f"{dataset}/{path.name}", _md5(path)))
     drops, strays = [], []
+    first, last = settings.pipeline.first_date, settings.pipeline.last_date
     for name, fingerprint in sorted(found):
         dataset = name.split("/", 1)[0]
         day = _day_of(name) if name.endswith(".csv.gz") else None
-        first, last = settings.pipeline.first_date, settings.pipeline.last_date
         outside = dataset in DAILY_DATASETS and day is not None and not first <= day <= last
         if dataset in (*DAILY_DATASETS, *SNAPSHOT_DATASETS) and day is not None and not outside:
             drops.append(Drop(dataset, name, day, fingerprint))
