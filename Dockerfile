@@ -51,6 +51,7 @@ ENV PATH=/app/.venv/bin:$PATH \
     LAKEHOUSE_ENV=prod \
     LAKEHOUSE_ROOT=/tmp/lakehouse \
     DAGSTER_HOME=/app/conf/dagster/prod \
+    DAGSTER_EVENT_BATCH_SIZE=1000 \
     PYSPARK_PYTHON=/app/.venv/bin/python
 USER lakehouse
 EXPOSE 4000

@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
-import shutil
 import sys
 import time
 from collections.abc import Mapping, Sequence
@@ -27,12 +26,19 @@ def _date(text: str) -> dt.date:
 
 
 def ensure_dagster_home(settings: Settings) -> Path:
-    """Point ``DAGSTER_HOME`` at the lakehouse root unless set; seed its ``dagster.yaml``."""
+    """Point ``DAGSTER_HOME`` at the lakehouse root unless set; give it the shipped instance.
+
+    The lakehouse's own home always has the checkout's ``conf/dagster/dagster.yaml`` (a
+    newer checkout's storage settings reach existing lakehouses); a home the user chose
+    with ``DAGSTER_HOME`` gets it only when it has no ``dagster.yaml`` yet.
+    """
     home = Path(os.environ.setdefault("DAGSTER_HOME", str(settings.dagster_home)))
     home.mkdir(parents=True, exist_ok=True)
+    shipped = (REPO_ROOT / "conf" / "dagster" / "dagster.yaml").read_text()
     instance_file = home / "dagster.yaml"
-    if not instance_file.exists():
-        shutil.copy(REPO_ROOT / "conf" / "dagster" / "dagster.yaml", instance_file)
+    ours = home.resolve() == Path(settings.dagster_home).resolve()
+    if not instance_file.exists() or (ours and instance_file.read_text() != shipped):
+        instance_file.write_text(shipped)
     return home
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import gzip
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -29,6 +30,10 @@ pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 PROD_INSTANCE = REPO_ROOT / "conf" / "dagster" / "prod" / "dagster.yaml"
 GOOD = (dt.date(2013, 1, 1), dt.date(2013, 1, 2))
 BAD = (dt.date(2013, 1, 3), dt.date(2013, 1, 4))
+# What the Dockerfile sets for the prod processes.
+IMAGE_BATCH_SIZE = re.findall(
+    r"DAGSTER_EVENT_BATCH_SIZE=(\d+)", (REPO_ROOT / "Dockerfile").read_text()
+)[0]
 SELECTION = "key:bronze/flights or key:silver/airlines or key:warehouse/airlines"
 
 
@@ -51,6 +56,8 @@ def dagster_home(postgres_server, tmp_path_factory, settings) -> Iterator[Path]:
         "DAGSTER_PG_DB": server.database,
         "DAGSTER_PG_USERNAME": server.user,
         "DAGSTER_PG_PASSWORD": password,
+        # Batched event writes, as the image sets them for every prod process.
+        "DAGSTER_EVENT_BATCH_SIZE": IMAGE_BATCH_SIZE,
     }
     with pytest.MonkeyPatch.context() as patch:
         for name, value in env.items():
