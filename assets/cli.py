@@ -25,6 +25,19 @@ def _date(text: str) -> dt.date:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from exc
 
 
+def _scale(text: str) -> int:
+    """A ``--scale``: a whole number of copies of the 2013 flights."""
+    from jobs.io.landing import MAX_SCALE
+
+    try:
+        scale = int(text)
+    except ValueError:
+        scale = 0
+    if not 1 <= scale <= MAX_SCALE:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number from 1 to {MAX_SCALE}")
+    return scale
+
+
 def ensure_dagster_home(settings: Settings) -> Path:
     """Point ``DAGSTER_HOME`` at the lakehouse root unless set; give it the shipped instance.
 
@@ -70,8 +83,10 @@ def cmd_land(args: argparse.Namespace, settings: Settings) -> int:
         raise SystemExit(f"--faults edits landed files in place; {target} is not a local folder")
     began = time.monotonic()
     if args.replay:
-        return _replay(landing.landing_target(settings), target, start, end, args.every)
-    landed = landing.land(landing.landing_target(settings), start, end)
+        return _replay(landing.landing_target(settings), target, start, end, args)
+    landed = landing.land(
+        landing.landing_target(settings), start, end, scale=args.scale, seed=args.seed
+    )
     if args.faults:
         from devservers import faults
 
@@ -82,6 +97,11 @@ def cmd_land(args: argparse.Namespace, settings: Settings) -> int:
         by_dataset[item.dataset] = (files + 1, rows + item.rows)
     for dataset, (files, rows) in by_dataset.items():
         print(f"landed {dataset:9} {files:4} file(s) {rows:8,} rows")
+    if args.scale > 1:
+        print(
+            f"scale {args.scale} (seed {args.seed}): {args.scale} copies of the 2013 flights "
+            "and planes; weather, airports and airlines shared by every copy"
+        )
     print(f"into {target} in {time.monotonic() - began:.1f}s")
     if args.faults:
         print("injected faults (kind, file:line, expected outcome):")
@@ -96,20 +116,20 @@ def cmd_land(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _replay(target: Any, where: str, start: dt.date, end: dt.date, every: float) -> int:
+def _replay(target: Any, where: str, start: dt.date, end: dt.date, args: argparse.Namespace) -> int:
     """Drop one day of files at a time, as upstream would day after day (snapshots once)."""
     from jobs.io import landing
 
     for dataset in landing.SNAPSHOT_DATASETS:
-        landing.land_snapshot(target, dataset, start)
+        landing.land_snapshot(target, dataset, start, scale=args.scale)
     day = start
     while day <= end:
         for dataset in landing.DAILY_DATASETS:
-            landing.land_daily(target, dataset, day, day)
+            landing.land_daily(target, dataset, day, day, scale=args.scale, seed=args.seed)
         print(f"replayed {day} into {where}", flush=True)
         day += dt.timedelta(days=1)
         if day <= end:
-            time.sleep(every)
+            time.sleep(args.every)
     return 0
 
 
@@ -438,6 +458,8 @@ def cmd_ui(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from jobs.io.landing import DEFAULT_SEED
+
     parser = argparse.ArgumentParser(
         prog="lakehouse",
         description="Everyday commands of the flights lakehouse.",
@@ -467,6 +489,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     land.add_argument(
         "--every", type=float, default=60.0, help="seconds between replayed days (default 60)"
+    )
+    land.add_argument(
+        "--scale",
+        type=_scale,
+        default=1,
+        metavar="N",
+        help="land N times the 2013 flights on the same days (default 1: the data as it is); "
+        "copies fly their own flight numbers and planes, with jittered times",
+    )
+    land.add_argument(
+        "--seed",
+        type=int,
+        default=DEFAULT_SEED,
+        help=f"seed of the copies' jitter (default {DEFAULT_SEED}): the same seed and scale "
+        "land the same bytes",
     )
     land.set_defaults(func=cmd_land)
 
