@@ -189,6 +189,8 @@ def test_two_processes_write_one_instance_at_once(tmp_path):
     """The CLI and the daemon's runs share the instance's files."""
     shutil.copy(REPO_ROOT / "conf" / "dagster" / "dagster.yaml", tmp_path / "dagster.yaml")
     ranges = [("2013-02-01", "2013-02-28"), ("2013-03-01", "2013-03-31")]
+    with opened(tmp_path):  # the home exists before its processes start, as `lakehouse` makes it
+        pass
     with multiprocessing.get_context("spawn").Pool(2) as pool:
         assert pool.starmap(run_range, [(str(tmp_path), *r) for r in ranges]) == [True, True]
     with opened(tmp_path) as instance:
