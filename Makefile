@@ -32,7 +32,7 @@ export LAKEHOUSE_ENV ?= local
 export UV_PYTHON_DOWNLOADS := never
 ROOT := $(abspath $(or $(LAKEHOUSE_ROOT),$(CURDIR)/.lakehouse))
 
-.PHONY: setup tools jars demo test lint typecheck pytest ui status postgres postgres-stop \
+.PHONY: setup tools jars demo bench test lint typecheck pytest ui status postgres postgres-stop \
 	postgres-reset minio minio-bin minio-stop mlflow mlflow-stop clean-data
 
 setup: tools $(VENV)/.synced jars
@@ -83,6 +83,12 @@ demo: setup
 # The whole of 2013 unless DEMO_START/DEMO_END narrow it (the README test runs two weeks,
 # and moves the model's cutoff into them with LAKEHOUSE__ML__TRAINING_CUTOFF).
 DEMO_RANGE = $(if $(DEMO_START),--start $(DEMO_START)) $(if $(DEMO_END),--end $(DEMO_END))
+
+# The performance figures beside their targets (README: Performance): about 90 minutes on
+# two cores. BENCH_QUICK=1: a few days per part (checks the bench, not the targets);
+# BENCH_TESTS=1: also time `make test`.
+bench: setup
+	$(BIN)/python benchmarks/bench.py $(if $(BENCH_QUICK),--quick) $(if $(BENCH_TESTS),--with-tests)
 
 lint: setup
 	$(BIN)/ruff check $(PY_SOURCES)

@@ -1,0 +1,78 @@
+"""The pipeline's core work as one bare PySpark script: no Dagster, no Delta, no gates.
+
+Usage: .venv/bin/python benchmarks/bare_pyspark.py --out DIR [--start D] [--end D]
+
+The baseline `make bench` compares `lakehouse run` with. It reads the landed daily files
+of the current lakehouse root (`LAKEHOUSE_ROOT`, local profile), applies the project's own
+pure transforms (so both sides do the same work: bronze copy, parsing, local times to UTC,
+row rules and de-duplication, the weather and planes joins, every gold table) and writes
+each table as plain Parquet under ``--out``, overwriting, one pass per table. Left out, as
+a hand-written script would leave them: Delta commits, the quality gates (GX suites and
+accounting), the quarantine tables, the warehouse load and Dagster's bookkeeping.
+
+Prints one JSON line: seconds from process start, for the session and for the work.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import time
+from pathlib import Path
+
+STARTED = time.monotonic()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, required=True, help="folder for the Parquet tables")
+    parser.add_argument("--start", type=dt.date.fromisoformat, default=dt.date(2013, 1, 1))
+    parser.add_argument("--end", type=dt.date.fromisoformat, default=dt.date(2013, 12, 31))
+    args = parser.parse_args()
+
+    from pyspark.sql import DataFrame
+
+    from jobs.compose import pipeline
+    from jobs.compose.builds import GOLD_TABLES
+    from jobs.io.session import build_spark_session
+    from jobs.settings import load_settings
+
+    settings = load_settings("local")
+    spark = build_spark_session(settings, "bare-pyspark-baseline")
+    session_s = time.monotonic() - STARTED
+    out = str(args.out)
+    now = dt.datetime.now(dt.UTC)
+
+    def write(frame: DataFrame, name: str) -> None:
+        frame.write.mode("overwrite").parquet(f"{out}/{name}")
+
+    dims = {name: pipeline.dimension_snapshot(spark, settings, name)[0] for name in
+            pipeline.DIMENSION_TYPERS}  # fmt: skip
+    for name, frame in dims.items():
+        write(frame, f"silver_{name}")
+    for dataset in (pipeline.FLIGHTS, pipeline.WEATHER):
+        ingest = pipeline.ingest_daily(spark, settings, dataset, args.start, args.end, now)
+        write(ingest.rows, f"bronze_{dataset.name}")
+        ingest.release()
+    bronze = {name: spark.read.parquet(f"{out}/bronze_{name}") for name in ("flights", "weather")}
+    weather = pipeline.silver_weather(pipeline.check_weather(bronze["weather"]))
+    write(weather, "silver_weather")
+    checked = pipeline.check_flights(
+        bronze["flights"], dims["airports"], dims["airlines"], settings.quality.max_delay_minutes
+    )
+    flights = pipeline.silver_flights(
+        checked, spark.read.parquet(f"{out}/silver_weather"), dims["planes"]
+    )
+    write(flights, "silver_flights")
+    silver = spark.read.parquet(f"{out}/silver_flights")
+    for spec in GOLD_TABLES:
+        write(spec.transform(silver), spec.table.replace("/", "_"))
+    rows = silver.count()
+    spark.stop()
+    total = time.monotonic() - STARTED
+    print(json.dumps({"session_s": round(session_s, 1), "total_s": round(total, 1), "rows": rows}))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,339 @@
+"""`make bench`: the pipeline's performance figures side by side with their targets.
+
+Usage: .venv/bin/python benchmarks/bench.py [--quick] [--with-tests] [--json PATH]
+
+Every figure comes from real processes on fresh lakehouse roots under a temporary folder
+(local profile), each command a process of its own as a user or the daemon would start it:
+
+(a) the full year: `lakehouse run` against `benchmarks/bare_pyspark.py` (the same
+    transforms as plain PySpark and Parquet), as a ratio, the run split into start-up,
+    Spark work, gates, warehouse and Dagster bookkeeping (from the run's own events);
+(b) a month as one run per day against one single-run backfill of the month;
+(c) a one-day run of every pipeline asset in a fresh process, and a one-day rerun of
+    silver -> gold;
+(d) scale factor 1 against 10 (`lakehouse land --scale`): time and peak memory of the
+    whole process tree (Python and its JVM);
+(e) with --with-tests: `make test` wall time.
+
+Prints a table (figure, measured, target, verdict: how far off when missed) and writes
+the figures as JSON (default benchmarks/results/latest.json, the source of the README's
+table). --quick shrinks every range
+to a few days, to check the bench itself (the README test runs it so); its figures are
+not the targets' conditions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import datetime as dt
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+LAKEHOUSE = [sys.executable, "-m", "assets.cli"]
+SILVER_TO_GOLD = "key:silver/flights or key:quarantine/flights or key:gold/*"
+DAY = dt.timedelta(days=1)
+
+
+@dataclasses.dataclass(frozen=True)
+class Ranges:
+    """The date ranges each part of the bench works on."""
+
+    year: tuple[dt.date, dt.date]
+    month: tuple[dt.date, dt.date]
+    scaled: tuple[dt.date, dt.date]
+    scale: int
+
+
+FULL = Ranges(
+    year=(dt.date(2013, 1, 1), dt.date(2013, 12, 31)),
+    month=(dt.date(2013, 6, 1), dt.date(2013, 6, 30)),
+    scaled=(dt.date(2013, 6, 1), dt.date(2013, 6, 7)),
+    scale=10,
+)
+QUICK = Ranges(
+    year=(dt.date(2013, 1, 1), dt.date(2013, 1, 2)),
+    month=(dt.date(2013, 6, 1), dt.date(2013, 6, 2)),
+    scaled=(dt.date(2013, 6, 1), dt.date(2013, 6, 1)),
+    scale=2,
+)
+
+
+@dataclasses.dataclass
+class Figure:
+    """One measured figure and its target; ``met`` is None when there is no target."""
+
+    part: str
+    name: str
+    value: float
+    unit: str
+    target: str = ""
+    met: bool | None = None
+    off: str = ""  # how far from the target, when missed
+
+
+@dataclasses.dataclass
+class Measured:
+    """A finished command: wall seconds, peak memory of its process tree, its output."""
+
+    seconds: float
+    peak_mb: float
+    output: str
+    began: float  # wall-clock start (time.time())
+
+
+def tree_rss_mb(pid: int) -> float:
+    """Resident memory of ``pid`` and all its descendants, in MB (from /proc)."""
+    children: dict[int, list[int]] = {}
+    rss: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            fields = stat[stat.rindex(")") + 2 :].split()
+            children.setdefault(int(fields[1]), []).append(int(entry.name))
+            rss[int(entry.name)] = int(fields[21]) * os.sysconf("SC_PAGE_SIZE")
+        except (OSError, ValueError, IndexError):
+            continue
+    total, todo = 0, [pid]
+    while todo:
+        current = todo.pop()
+        total += rss.get(current, 0)
+        todo += children.get(current, [])
+    return total / 2**20
+
+
+def run(command: Sequence[str], root: Path, extra_env: dict[str, str] | None = None) -> Measured:
+    """Run ``command`` on lakehouse ``root``, sampling its process tree's memory."""
+    env = {k: v for k, v in os.environ.items() if k != "DAGSTER_HOME"}
+    env.update(LAKEHOUSE_ROOT=str(root), LAKEHOUSE_ENV="local", **(extra_env or {}))
+    began_wall, began = time.time(), time.monotonic()
+    process = subprocess.Popen(
+        command, cwd=REPO_ROOT, env=env, text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    peak = [0.0]
+
+    def sample() -> None:
+        while process.poll() is None:
+            peak[0] = max(peak[0], tree_rss_mb(process.pid))
+            time.sleep(0.25)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    output, _ = process.communicate()
+    seconds = time.monotonic() - began
+    sampler.join()
+    if process.returncode != 0:
+        raise SystemExit(f"{' '.join(command)} failed ({process.returncode}):\n{output[-3000:]}")
+    return Measured(seconds, peak[0], output, began_wall)
+
+
+def lakehouse(root: Path, *args: str) -> Measured:
+    return run([*LAKEHOUSE, *args], root)
+
+
+def span(first: dt.date, last: dt.date) -> list[str]:
+    return ["--start", first.isoformat(), "--end", last.isoformat()]
+
+
+def land(root: Path, first: dt.date, last: dt.date, scale: int = 1) -> Measured:
+    extra = ["--scale", str(scale)] if scale != 1 else []
+    return lakehouse(root, "land", *span(first, last), *extra)
+
+
+def run_split(root: Path, measured: Measured) -> dict[str, float]:
+    """Where the last `lakehouse run` on ``root`` spent its time, from its Dagster events."""
+    os.environ["DAGSTER_HOME"] = str(root / "dagster")
+    from dagster import DagsterEventType, DagsterInstance
+
+    with DagsterInstance.get() as instance:
+        [record] = instance.get_run_records(limit=1)
+        run_id = record.dagster_run.run_id
+        stats = instance.get_run_stats(run_id)
+        gates = 0.0
+        # a range output repeats its metadata on every day's event: count each asset once
+        spark, warehouse = _per_asset(instance, run_id)
+        for entry in instance.all_logs(run_id, of_type=DagsterEventType.ASSET_CHECK_EVALUATION):
+            data = entry.get_dagster_event().event_specific_data
+            gates += _number(data.metadata.get("audit_seconds"))
+    assert stats.start_time and stats.end_time
+    startup = stats.start_time - measured.began
+    in_run = stats.end_time - stats.start_time
+    return {
+        "startup_s": round(startup, 1),
+        "spark_s": round(spark, 1),
+        "gates_s": round(gates, 1),
+        "warehouse_s": round(warehouse, 1),
+        "bookkeeping_s": round(in_run - spark - gates - warehouse, 1),
+        "exit_s": round(measured.seconds - startup - in_run, 1),
+    }
+
+
+def _per_asset(instance: Any, run_id: str) -> tuple[float, float]:
+    from dagster import DagsterEventType
+
+    latest: dict[str, Any] = {}
+    for entry in instance.all_logs(run_id, of_type=DagsterEventType.ASSET_MATERIALIZATION):
+        materialization = entry.get_dagster_event().event_specific_data.materialization
+        latest[materialization.asset_key.to_user_string()] = materialization.metadata
+    spark = sum(_number(m.get("write_seconds")) for m in latest.values())
+    warehouse = sum(_number(m.get("load_seconds")) for m in latest.values())
+    return spark, warehouse
+
+
+def _number(value: Any) -> float:
+    return float(value.value) if value is not None else 0.0
+
+
+def at_most(value: float, limit: float) -> tuple[bool, str]:
+    return value <= limit, "" if value <= limit else f"{value / limit - 1:+.0%} over"
+
+
+def at_least(value: float, floor: float) -> tuple[bool, str]:
+    return value >= floor, "" if value >= floor else f"{1 - value / floor:.0%} short"
+
+
+def full_year(work: Path, ranges: Ranges) -> list[Figure]:
+    """(a) `lakehouse run` of the range against the bare script on the same landed files."""
+    root = work / "year"
+    land(root, *ranges.year)
+    bare = run([sys.executable, "benchmarks/bare_pyspark.py", "--out", str(root / "bare"),
+                *span(*ranges.year)], root)  # fmt: skip
+    project = lakehouse(root, "run", *span(*ranges.year))
+    split = run_split(root, project)
+    ratio = project.seconds / bare.seconds
+    figures = [
+        Figure("a", "bare PySpark script", bare.seconds, "s"),
+        Figure("a", "lakehouse run", project.seconds, "s"),
+        Figure("a", "lakehouse run / bare script", ratio, "x", "<= 1.2x", *at_most(ratio, 1.2)),
+    ]
+    for key, label in [
+        ("startup_s", "  start-up (imports, Spark session, definitions)"),
+        ("spark_s", "  Spark work and Delta writes"),
+        ("gates_s", "  quality gates"),
+        ("warehouse_s", "  warehouse loads (inserts)"),
+        ("bookkeeping_s", "  the rest: reads, landing checks, exports, Dagster"),
+    ]:
+        figures.append(Figure("a", label, split[key], "s"))
+    share = split["gates_s"] / split["spark_s"] if split["spark_s"] else 0.0
+    figures.append(Figure("a", "gates / Spark work", share * 100, "%", "<= 10%",
+                          *at_most(share * 100, 10)))  # fmt: skip
+    return figures
+
+
+def month(work: Path, ranges: Ranges) -> list[Figure]:
+    """(b) and (c): per-day runs against one backfill, then a silver -> gold rerun."""
+    first, last = ranges.month
+    backfill_root, daily_root = work / "backfill", work / "daily"
+    for root in (backfill_root, daily_root):
+        land(root, first, last)
+    backfill = lakehouse(backfill_root, "run", *span(first, last))
+    days, day = [], first
+    while day <= last:
+        days.append(lakehouse(daily_root, "run", *span(day, day)).seconds)
+        day += DAY
+    rerun = lakehouse(daily_root, "run", *span(first, first), "--select", SILVER_TO_GOLD)
+    ratio = sum(days) / backfill.seconds
+    cold = days[0]
+    return [
+        Figure("b", f"one run per day, {len(days)} days", sum(days), "s"),
+        Figure("b", "one single-run backfill", backfill.seconds, "s"),
+        Figure("b", "per-day runs / backfill", ratio, "x", ">= 20x", *at_least(ratio, 20)),
+        Figure("c", "one-day run, every asset, fresh process", cold, "s", "<= 30 s",
+               *at_most(cold, 30)),
+        Figure("c", "  median of the per-day runs", statistics.median(days), "s"),
+        Figure("c", "one-day rerun silver -> gold, fresh process", rerun.seconds, "s",
+               "<= 15 s", *at_most(rerun.seconds, 15)),
+    ]  # fmt: skip
+
+
+def scale(work: Path, ranges: Ranges) -> list[Figure]:
+    """(d): the same range at scale 1 and at ``ranges.scale``."""
+    measured = {}
+    for factor in (1, ranges.scale):
+        root = work / f"scale{factor}"
+        land(root, *ranges.scaled, scale=factor)
+        measured[factor] = lakehouse(root, "run", *span(*ranges.scaled))
+    one, many = measured[1], measured[ranges.scale]
+    ratio = many.seconds / one.seconds
+    memory = many.peak_mb / one.peak_mb
+    n = ranges.scale
+    return [
+        Figure("d", "scale 1 run", one.seconds, "s"),
+        Figure("d", f"scale {n} run", many.seconds, "s"),
+        Figure("d", f"scale {n} / scale 1 time", ratio, "x", f"<= {n * 1.1:g}x",
+               *at_most(ratio, n * 1.1)),
+        Figure("d", "scale 1 peak memory (process tree)", one.peak_mb, "MB"),
+        Figure("d", f"scale {n} peak memory (process tree)", many.peak_mb, "MB"),
+        Figure("d", f"scale {n} / scale 1 peak memory", memory, "x", "<= 1.5x",
+               *at_most(memory, 1.5)),
+    ]  # fmt: skip
+
+
+def test_suite() -> list[Figure]:
+    """(e): the whole `make test`, as CI runs it."""
+    began = time.monotonic()
+    subprocess.run(["make", "test"], cwd=REPO_ROOT, check=True)
+    minutes = (time.monotonic() - began) / 60
+    return [Figure("e", "make test", minutes, "min", "<= 20 min", *at_most(minutes, 20))]
+
+
+def report(figures: list[Figure]) -> str:
+    lines = [f"{'':2}{'figure':52} {'measured':>12}  {'target':>9}  verdict"]
+    for f in figures:
+        value = f"{f.value:,.1f} {f.unit}"
+        verdict = "" if f.met is None else ("met" if f.met else f"MISSED {f.off}")
+        lines.append(f"{f.part:2}{f.name:52} {value:>12}  {f.target:>9}  {verdict}")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="a few days per part")
+    parser.add_argument("--with-tests", action="store_true", help="also time `make test`")
+    parser.add_argument("--json", type=Path, help="default: benchmarks/results/latest.json "
+                        "(quick.json with --quick, which git ignores)")  # fmt: skip
+    parser.add_argument("--keep", action="store_true", help="keep the lakehouse roots")
+    args = parser.parse_args()
+    ranges = QUICK if args.quick else FULL
+    args.json = args.json or REPO_ROOT / "benchmarks/results" / (
+        "quick.json" if args.quick else "latest.json"
+    )
+    work = Path(tempfile.mkdtemp(prefix="lakehouse-bench-"))
+    began = time.monotonic()
+    try:
+        figures = full_year(work, ranges) + month(work, ranges) + scale(work, ranges)
+        if args.with_tests:
+            figures += test_suite()
+    finally:
+        if not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
+    print(report(figures))
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps({
+        "measured_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "quick": args.quick,
+        "cores": os.cpu_count(),
+        "ranges": {k: [str(d) for d in v] if isinstance(v, tuple) else v
+                   for k, v in dataclasses.asdict(ranges).items()},
+        "bench_minutes": round((time.monotonic() - began) / 60, 1),
+        "figures": [dataclasses.asdict(f) for f in figures],
+    }, indent=2) + "\n")  # fmt: skip
+    print(f"figures written to {args.json}")
+
+
+if __name__ == "__main__":
+    main()
