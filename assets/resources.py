@@ -7,9 +7,6 @@ definitions needs no configuration beyond ``LAKEHOUSE_ENV``.
 from __future__ import annotations
 
 import datetime as dt
-import importlib
-import sys
-import threading
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack
 from typing import Any
@@ -24,7 +21,6 @@ from dagster import (
     PipesSubprocessClient,
 )
 from pydantic import PrivateAttr
-from pyspark import SparkContext
 from pyspark.sql import DataFrame, SparkSession
 
 from assets.metadata import render
@@ -53,26 +49,7 @@ class SparkResource(ConfigurableResource):
 
     def session(self, app_name: str = "flights-lakehouse") -> SparkSession:
         settings = self.lakehouse.settings()
-        if SparkContext._active_spark_context is None:
-            prefetch(GATE_MODULES)
         return build_spark_session(settings, f"flights-lakehouse[{settings.env}] {app_name}")
-
-
-# What the gates import (Great Expectations and its SciPy/pandas stack: ~7 s here). A run
-# starts importing it while its JVM starts, instead of after (the main thread only waits
-# for the JVM then); a step that needs it sooner waits on Python's import lock.
-GATE_MODULES = ("great_expectations",)
-
-
-def prefetch(modules: Sequence[str]) -> None:
-    """Import ``modules`` in a background thread unless they are imported already."""
-    missing = [name for name in modules if name not in sys.modules]
-    if missing:
-        threading.Thread(
-            target=lambda: [importlib.import_module(name) for name in missing],
-            name="prefetch-imports",
-            daemon=True,
-        ).start()
 
 
 class WarehouseResource(ConfigurableResource):
