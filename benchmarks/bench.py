@@ -167,7 +167,7 @@ def run_split(root: Path, measured: Measured) -> dict[str, float]:
         # a range output repeats its metadata on every day's event: count each asset once
         spark, warehouse = _per_asset(instance, run_id)
         for entry in instance.all_logs(run_id, of_type=DagsterEventType.ASSET_CHECK_EVALUATION):
-            data = entry.get_dagster_event().event_specific_data
+            data: Any = entry.get_dagster_event().event_specific_data  # check evaluation
             gates += _number(data.metadata.get("audit_seconds"))
     assert stats.start_time and stats.end_time
     startup = stats.start_time - measured.began

@@ -82,7 +82,9 @@ def measure(assets: int, days: int, storage: str, planned_subset: bool = False) 
             result.run_id, of_type=DagsterEventType.ASSET_MATERIALIZATION_PLANNED
         )
         started = instance.get_run_stats(result.run_id).start_time or 0.0
-        created = instance.get_run_record_by_id(result.run_id).create_timestamp.timestamp()
+        record = instance.get_run_record_by_id(result.run_id)
+        assert record is not None
+        created = record.create_timestamp.timestamp()
         return {
             "storage": storage,
             "planned_subset": planned_subset,
