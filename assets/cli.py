@@ -41,13 +41,16 @@ def _scale(text: str) -> int:
 def ensure_dagster_home(settings: Settings) -> Path:
     """Point ``DAGSTER_HOME`` at the lakehouse root unless set; give it the shipped instance.
 
-    The lakehouse's own home always has the checkout's ``conf/dagster/dagster.yaml`` (a
-    newer checkout's storage settings reach existing lakehouses); a home the user chose
-    with ``DAGSTER_HOME`` gets it only when it has no ``dagster.yaml`` yet.
+    The lakehouse's own home always has the checkout's ``conf/dagster/dagster.yaml``, with
+    the home's event folder written in (a newer checkout's storage settings reach existing
+    lakehouses); a home the user chose with ``DAGSTER_HOME`` gets it only when it has no
+    ``dagster.yaml`` yet.
     """
+    from assets.instance_storage import instance_file_for
+
     home = Path(os.environ.setdefault("DAGSTER_HOME", str(settings.dagster_home)))
     home.mkdir(parents=True, exist_ok=True)
-    shipped = (REPO_ROOT / "conf" / "dagster" / "dagster.yaml").read_text()
+    shipped = instance_file_for(home, (REPO_ROOT / "conf" / "dagster" / "dagster.yaml").read_text())
     instance_file = home / "dagster.yaml"
     ours = home.resolve() == Path(settings.dagster_home).resolve()
     if not instance_file.exists() or (ours and instance_file.read_text() != shipped):

@@ -25,6 +25,7 @@ runs on it and on the stock storage and compares what each recorded.
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 from collections.abc import Iterator, Mapping, Sequence
@@ -46,14 +47,34 @@ BATCH_SIZE_VARIABLE = "DAGSTER_EVENT_BATCH_SIZE"
 DEFAULT_BATCH_SIZE = 1000
 
 
+def events_dir(home: Path | str) -> Path:
+    """Where Dagster's default SQLite storage keeps a home's event logs."""
+    return Path(home) / "history" / "runs"
+
+
 def default_base_dir() -> str:
-    """Where Dagster's default SQLite storage keeps event logs: ``$DAGSTER_HOME/history/runs``."""
+    """``$DAGSTER_HOME/history/runs``, for an instance file without ``base_dir``."""
     home = os.environ.get("DAGSTER_HOME")
     if not home:
         raise ValueError(
             "BatchedSqliteEventLogStorage: set base_dir in dagster.yaml or DAGSTER_HOME"
         )
-    return str(Path(home) / "history" / "runs")
+    return str(events_dir(home))
+
+
+# The lines of an instance file that configure this class (conf/dagster/dagster.yaml).
+_CONFIG_OF_THIS_CLASS = "  class: BatchedSqliteEventLogStorage\n  config:\n"
+
+
+def instance_file_for(home: Path, shipped: str) -> str:
+    """The shipped instance file with ``home``'s event folder written in, so the instance
+    reads its own files however it is opened (``DAGSTER_HOME`` or a path to the home)."""
+    if _CONFIG_OF_THIS_CLASS not in shipped:
+        return shipped
+    folder = json.dumps(str(events_dir(home.resolve())))  # a YAML double-quoted string
+    return shipped.replace(
+        _CONFIG_OF_THIS_CLASS, f"{_CONFIG_OF_THIS_CLASS}    base_dir: {folder}\n", 1
+    )
 
 
 class BatchedSqliteEventLogStorage(SqliteEventLogStorage):

@@ -38,7 +38,12 @@ from dagster import (
 from dagster._core.storage.partition_status_cache import AssetPartitionStatus
 
 from assets.cli import ensure_dagster_home
-from assets.instance_storage import BATCH_SIZE_VARIABLE, BatchedSqliteEventLogStorage
+from assets.instance_storage import (
+    BATCH_SIZE_VARIABLE,
+    BatchedSqliteEventLogStorage,
+    events_dir,
+    instance_file_for,
+)
 from jobs.settings import REPO_ROOT
 
 pytestmark = pytest.mark.slow
@@ -209,9 +214,21 @@ def test_the_lakehouse_home_always_gets_the_shipped_instance(settings, tmp_path,
     own.mkdir(parents=True, exist_ok=True)
     (own / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")  # an older checkout's
     assert ensure_dagster_home(settings) == own
-    assert (own / "dagster.yaml").read_text() == shipped
+    assert (own / "dagster.yaml").read_text() == instance_file_for(own, shipped)
+    assert str(events_dir(own.resolve())) in (own / "dagster.yaml").read_text()
     # a home of the user's own keeps its file
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))
     (tmp_path / "dagster.yaml").write_text("telemetry:\n  enabled: true\n")
     assert ensure_dagster_home(settings) == tmp_path
     assert "enabled: true" in (tmp_path / "dagster.yaml").read_text()
+
+
+def test_a_home_opened_by_its_path_reads_its_own_events(homes, tmp_path, monkeypatch):
+    """As the webserver's `-h`/tests open an instance: DAGSTER_HOME may name another home."""
+    shipped = (REPO_ROOT / "conf" / "dagster" / "dagster.yaml").read_text()
+    home = homes["shipped"]
+    (home / "dagster.yaml").write_text(instance_file_for(home, shipped))
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))  # another, empty home
+    with DagsterInstance.from_config(str(home)) as instance:
+        records = instance.fetch_materializations(AssetKey("raw"), limit=1000).records
+    assert len(records) == 25
