@@ -143,6 +143,11 @@ class QualityContext:
         urls = self.gx.get_docs_sites_urls(resource_identifier=key, site_names=[SITE])
         return str(urls[0]["site_url"])
 
+    def store(self, key: Any, result: Any) -> None:
+        """Store ``result`` under ``key`` again (replacing it) and rebuild its Data Docs page."""
+        self.gx.validation_results_store.set(key, result)
+        self.gx.build_data_docs(site_names=[SITE], resource_identifiers=[key])
+
     def result_keys(self) -> list[Any]:
         """Every stored validation result's identifier."""
         return list(self.gx.validation_results_store.list_keys())

@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from pyspark.sql import DataFrame
 
 from expectations.context import QualityContext
-from expectations.suites import SAMPLE_SIZE, row_identity_format
+from expectations.suites import SAMPLE_SIZE, detail_format
 
 SNAPSHOT = "snapshot"
 _RUN = "_run-"
@@ -156,25 +156,26 @@ def validate(
     end: dt.date | None = None,
 ) -> GateReport:
     """Run suite ``suite_name``'s checkpoint on ``df`` (cache it first: GX computes several
-    metrics), store the result, rebuild its Data Docs page; return its summary, with the
-    offending rows of each failed expectation."""
+    metrics), store the result, rebuild its Data Docs page; return its summary.
+
+    The checkpoint computes counts only. When an expectation failed, a second pass over the
+    failed ones alone adds a sample of unexpected values and the offending rows, and the
+    stored result and its page are rewritten with them: what a reader of a failure needs,
+    paid for only when something failed."""
     from great_expectations.core.run_identifier import RunIdentifier
 
     run = RunIdentifier(run_name=run_name(run_id, start, end), run_time=dt.datetime.now(dt.UTC))
     outcome = context.checkpoint(suite_name).run(batch_parameters={"dataframe": df}, run_id=run)
     ((key, result),) = outcome.run_results.items()
-    report = report_of(key, result, context.page(key))
-    failed = [r.expectation_config for r in result.results if not r.success]
-    if not failed or row_identity_format(suite_name) is None:
-        return report
-    rows = _offending_rows(context, df, suite_name, failed)
-    outcomes = [
-        replace(o, sample_rows=rows.get(_identity(r.expectation_config), []))
-        if not o.success
-        else o
-        for o, r in zip(report.outcomes, result.results, strict=True)
-    ]
-    return replace(report, outcomes=outcomes)
+    failed = [r for r in result.results if not r.success]
+    if failed:
+        details = _details(context, df, suite_name, [r.expectation_config for r in failed])
+        for stored in failed:
+            detailed = details.get(_identity(stored.expectation_config))
+            if detailed is not None:
+                stored.result = detailed.result
+        context.store(key, result)
+    return report_of(key, result, context.page(key))
 
 
 def _identity(config: Any) -> str:
@@ -182,21 +183,19 @@ def _identity(config: Any) -> str:
     return f"{config.type}:{json.dumps(config.kwargs, sort_keys=True, default=str)}"
 
 
-def _offending_rows(
+def _details(
     context: QualityContext, df: DataFrame, suite_name: str, failed: list[Any]
-) -> dict[str, list[Any]]:
-    """For each failed expectation, a sample of its rows by their identity: the failed
-    expectations alone again, asking GX for row identities; kept out of the store."""
+) -> dict[str, Any]:
+    """Each failed expectation's result again, by identity, with sample values and row
+    identities (:func:`expectations.suites.detail_format`)."""
     import great_expectations as gx
 
     copies = [c.to_domain_obj() for c in failed]
     for expectation in copies:
         expectation.id = None  # a copy, not the stored suite's expectation
-    suite = gx.ExpectationSuite(name=f"{suite_name}_offending_rows", expectations=copies)
-    result = context.batch(suite_name, df).validate(
-        suite, result_format=row_identity_format(suite_name)
-    )
-    return {_identity(r.expectation_config): _outcome(r).sample_rows for r in result.results}
+    suite = gx.ExpectationSuite(name=f"{suite_name}_details", expectations=copies)
+    result = context.batch(suite_name, df).validate(suite, result_format=detail_format(suite_name))
+    return {_identity(r.expectation_config): r for r in result.results}
 
 
 def latest_reports(context: QualityContext, day: dt.date) -> dict[str, GateReport]:

@@ -14,7 +14,7 @@ from pyspark.sql import DataFrame, SparkSession
 from expectations.audit import CheckOutcome
 from jobs.compose.builds import Build
 from jobs.io import delta_io, model_registry, table_io
-from jobs.ml import evaluation, plots
+from jobs.ml import evaluation
 from jobs.ml.evaluation import Metrics
 from jobs.ml.features import NUMERIC, model_inputs, split_by_date, training_window
 from jobs.ml.model import PROBABILITY, Hyperparameters, delay_pipeline, feature_importances, score
@@ -122,6 +122,10 @@ def train_delay_model(spark: SparkSession, settings: Settings) -> TrainingReport
         "feature_table": settings.table_uri(*table(FEATURES_TABLE).path),
         "feature_table_version": str(feature_version),
     }
+    # matplotlib costs 1.5 s to import: only a training run pays it, not every process that
+    # loads the Dagster definitions.
+    from jobs.ml import plots
+
     with model_registry.training_run(ml, f"train to {cutoff}", window) as run_id:
         model_registry.log_outcome(
             params={**asdict(params), "algorithm": "spark.ml GBTClassifier",

@@ -73,6 +73,19 @@ def test_the_stored_result_reads_back_through_gx_with_the_same_statistics(spark,
     page = Path(report.page.removeprefix("file://").replace("%20", " "))
     assert page.is_file() and "carrier_daily" in page.read_text()
 
+    # Counts for every expectation; the failed one's offending row was added by the second
+    # pass and stored, so its page and `lakehouse quality` (stored results) show it too.
+    by_type = {r.expectation_config.type: r.result for r in stored.results}
+    failed = by_type["expect_column_pair_values_a_to_be_greater_than_b"]
+    assert failed["unexpected_count"] == 1
+    assert failed["partial_unexpected_index_list"] == [
+        {"flight_date": "2013-01-01", "carrier": "AA", "flights": 1, "cancelled": 2}
+    ]
+    assert by_type["expect_column_values_to_be_between"]["unexpected_count"] == 0
+    assert "Unexpected Value" in page.read_text()  # the sample's table, from the second pass
+    (read_back,) = gate.latest_reports(context, D)["carrier_daily"].failed(blocking=True)
+    assert read_back.sample_rows == failed["partial_unexpected_index_list"]
+
 
 def test_the_docs_index_lists_every_suite_and_the_validations(spark, context):
     gate.validate(context, carrier_days(spark, [(D, "UA", 3, 1, 5.0, 0.5)]), "carrier_daily",
