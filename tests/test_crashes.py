@@ -1,8 +1,9 @@
 """Processes killed with SIGKILL mid-way: nothing half-written is ever read, the next run repairs.
 
 Each crash is a real `lakehouse` process: a Delta write is killed (Python and its Spark JVM,
-one process group) as soon as its first data file appears; a landing is cut off in the middle
-of a file by the kernel's file-size limit.
+one process group) as soon as its first data file appears; a PostgreSQL warehouse load is
+killed between its INSERT and its commit; a landing is cut off in the middle of
+a file by the kernel's file-size limit.
 """
 
 from __future__ import annotations
@@ -10,7 +11,10 @@ from __future__ import annotations
 import datetime as dt
 import gzip
 import os
+import re
 import resource
+import secrets
+import shutil
 import signal
 import subprocess
 import sys
@@ -24,6 +28,7 @@ from deltalake import DeltaTable
 
 from assets.runs import failure_messages, materialize_range
 from jobs.io import landing
+from jobs.settings import REPO_ROOT
 from tests.reference import delta_frame, source_counts
 
 pytestmark = pytest.mark.slow
@@ -125,3 +130,82 @@ def test_landing_cut_off_mid_file_leaves_only_whole_files_and_landing_again_comp
     finished(lakehouse(*year))
     assert whole_days() == expected
     assert not [p for p in flights.iterdir() if not p.name.endswith(".csv.gz")]
+
+
+def postgres_conf(folder: Path, port: int, schema: str) -> Path:
+    """The checkout's conf/ with the local profile's warehouse on the test's PostgreSQL."""
+    shutil.copytree(REPO_ROOT / "conf", folder)
+    local = folder / "local.toml"
+    warehouse = (
+        f'[warehouse]\nbackend = "postgres"\nhost = "127.0.0.1"\nport = {port}\n'
+        f'database = "lakehouse"\nuser = "lakehouse"\n'
+        f'password_env = "LAKEHOUSE_WAREHOUSE_PASSWORD"\nschema = "{schema}"\n\n'
+    )
+    text = re.sub(r"\[warehouse\]\n.*?\n\n", warehouse, local.read_text(), flags=re.S)
+    local.write_text(text)
+    return folder
+
+
+@pytest.mark.postgres
+def test_a_kill_during_a_warehouse_load_keeps_the_previous_rows_and_a_rerun_repairs(
+    settings, postgres_server, tmp_path, monkeypatch
+):
+    import psycopg
+
+    server, password = postgres_server
+    assert (server.database, server.user) == ("lakehouse", "lakehouse")
+    schema = f"crash_{secrets.token_hex(4)}"
+    monkeypatch.setenv(
+        "LAKEHOUSE_CONF_DIR", str(postgres_conf(tmp_path / "conf", server.port, schema))
+    )
+    monkeypatch.setenv("LAKEHOUSE_WAREHOUSE_PASSWORD", password)
+    landing.land(Path(settings.storage.landing), START, END)
+    airlines = "key:silver/airlines or key:warehouse/airlines"
+    result = materialize_range(START, END, selection=airlines)
+    assert result.success, failure_messages(result)
+
+    info = f"host=127.0.0.1 port={server.port} dbname=lakehouse user=lakehouse password={password}"
+    test = psycopg.connect(info, autocommit=True)
+    target = f"{schema}.airlines"
+
+    def warehouse_rows() -> list[tuple[object, ...]]:
+        return test.execute(f"SELECT * FROM {target} ORDER BY carrier").fetchall()
+
+    before = warehouse_rows()
+    assert len(before) == 16
+    # The load's transaction is held open after its DELETE and INSERT, before its commit: a
+    # statement trigger waits for an advisory lock this test holds; the load is killed there.
+    test.execute(
+        f"CREATE FUNCTION {schema}.hold() RETURNS trigger LANGUAGE plpgsql AS "
+        "$$ BEGIN PERFORM pg_advisory_xact_lock(7013); RETURN NULL; END $$"
+    )
+    test.execute(
+        f"CREATE TRIGGER hold AFTER INSERT ON {target} "
+        f"FOR EACH STATEMENT EXECUTE FUNCTION {schema}.hold()"
+    )
+    test.execute("SELECT pg_advisory_lock(7013)")
+
+    def inserted_and_waiting() -> list[tuple[int]]:
+        return test.execute(
+            "SELECT pid FROM pg_stat_activity WHERE application_name = 'flights-lakehouse' "
+            "AND query LIKE 'INSERT INTO%' AND wait_event_type = 'Lock'"
+        ).fetchall()
+
+    load = lakehouse("run", *RANGE, "--select", "key:warehouse/airlines")
+    kill_when(load, lambda: bool(inserted_and_waiting()))
+    assert warehouse_rows() == before  # readers never see the uncommitted load
+
+    test.execute("SELECT pg_advisory_unlock(7013)")
+    # The server notices the dead client when the statement ends and rolls back.
+    deadline = time.monotonic() + 60
+    while test.execute(
+        "SELECT 1 FROM pg_stat_activity WHERE application_name = 'flights-lakehouse'"
+    ).fetchall():
+        assert time.monotonic() < deadline, "the killed load's session never ended"
+        time.sleep(0.1)
+    assert warehouse_rows() == before
+    test.execute(f"DROP TRIGGER hold ON {target}")
+
+    finished(lakehouse("run", *RANGE, "--select", "key:warehouse/airlines"))
+    assert warehouse_rows() == before  # as a clean load leaves it
+    test.close()
