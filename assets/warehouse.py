@@ -28,8 +28,9 @@ ROW_COUNT_CHECK = "matches_lakehouse_row_count"
 WAREHOUSE_POOL = "warehouse"
 
 
-# A dropped connection, a Redshift Data API throttle or a DuckDB file held by another
-# process passes; a load is one transaction, so trying it again is safe.
+# A dropped connection or a Redshift Data API throttle passes; a load is one transaction,
+# so trying it again is safe. (A DuckDB file held by another run is waited for, not retried:
+# warehouse.sqlwarehouse.DuckDBWarehouse.)
 WAREHOUSE_RETRY = RetryPolicy(
     max_retries=3, delay=5, backoff=Backoff.EXPONENTIAL, jitter=Jitter.PLUS_MINUS
 )
@@ -47,8 +48,8 @@ def _warehouse_asset(spec: WarehouseTable) -> AssetsDefinition:
         group_name="warehouse",
         kinds={"sql"},
         retry_policy=WAREHOUSE_RETRY,
-        # One pool for every load: the instance caps concurrent loads (DuckDB takes one
-        # writing process; Redshift queues commits on a cluster).
+        # One pool for every load: the prod instance caps concurrent loads (Redshift queues
+        # commits on a cluster). Locally, DuckDB's file lock serializes them.
         pool=WAREHOUSE_POOL,
         description=(
             f"{'/'.join(spec.source)} in the warehouse table {spec.name}: {scope} is staged, then "

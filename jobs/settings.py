@@ -166,6 +166,12 @@ class DuckDBWarehouse(_Strict):
     backend: Literal["duckdb"]
     path: str = Field(description="DuckDB database file.")
     schema_name: str = Field(default="gold", alias="schema")
+    lock_wait_seconds: int = Field(
+        default=600,
+        ge=0,
+        description="How long a load or query waits for the file while another process holds "
+        "it (DuckDB allows one writing process) before failing, naming that process.",
+    )
 
 
 class PostgresWarehouse(_Strict):

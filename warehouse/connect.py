@@ -19,7 +19,7 @@ def sql_warehouse(settings: Settings) -> SqlWarehouse:
     """The DuckDB or PostgreSQL warehouse of ``settings`` (Redshift: warehouse.redshift)."""
     config = settings.warehouse
     if isinstance(config, DuckDBSettings):
-        return DuckDBWarehouse(config.path, config.schema_name)
+        return DuckDBWarehouse(config.path, config.schema_name, config.lock_wait_seconds)
     if isinstance(config, PostgresSettings):
         return PostgresWarehouse(
             config.host,

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import logging
 import os
+import re
 import time
 import uuid
 from collections.abc import Iterator
@@ -25,6 +27,9 @@ from warehouse.schema import ColumnDef, column_defs, plan_migration
 from warehouse.tables import WarehouseTable
 
 COPY_CHUNK_ROWS = 50_000
+_LOG = logging.getLogger(__name__)
+_LOCK_HOLDER = re.compile(r"\(PID (\d+)\)")
+_LOCK_POLL_SECONDS = 0.5
 
 
 class WarehouseConnectionError(RuntimeError):
@@ -229,22 +234,51 @@ class SqlWarehouse:
 
 
 class DuckDBWarehouse(SqlWarehouse):
-    """An embedded DuckDB file: the local profile's warehouse, no server."""
+    """An embedded DuckDB file: the local profile's warehouse, no server.
+
+    DuckDB lets one process write a file (or several only read it), and refuses the others
+    at once. Concurrent runs are serialized on that lock instead: a connection waits up to
+    ``lock_wait_seconds`` for the holder to let go. The kernel releases the lock of a process
+    that dies, even by SIGKILL, so a crashed run never leaves the warehouse locked (a slot in
+    a Dagster pool would stay taken by an in-process run nobody monitors).
+    """
 
     backend = "duckdb"
 
-    def __init__(self, path: str, schema: str) -> None:
+    def __init__(self, path: str, schema: str, lock_wait_seconds: float = 600) -> None:
         super().__init__(schema)
         self.path = path
+        self.lock_wait_seconds = lock_wait_seconds
+
+    def _connect(self, read_only: bool) -> Any:
+        import duckdb
+
+        deadline = time.monotonic() + self.lock_wait_seconds
+        waiting = False
+        while True:
+            try:
+                return duckdb.connect(self.path, read_only=read_only)
+            except duckdb.IOException as exc:
+                if "Could not set lock" not in str(exc):
+                    raise
+                holder = _LOCK_HOLDER.search(str(exc))
+                who = f"PID {holder.group(1)}" if holder else "another process"
+                if time.monotonic() >= deadline:
+                    raise WarehouseConnectionError(
+                        f"the DuckDB warehouse {self.path} is held by {who}, still after "
+                        f"{self.lock_wait_seconds:g} s ([warehouse] lock_wait_seconds)"
+                    ) from exc
+                if not waiting:
+                    _LOG.info("waiting for the DuckDB warehouse %s, held by %s", self.path, who)
+                    waiting = True
+                time.sleep(_LOCK_POLL_SECONDS)
 
     @contextmanager
     def _open(self, read_only: bool) -> Iterator[Any]:
-        import duckdb
-
         if read_only and not Path(self.path).exists():
             raise WarehouseConnectionError(f"no DuckDB warehouse at {self.path}: load it first")
         Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        conn = duckdb.connect(self.path, read_only=read_only)
+        conn = self._connect(read_only)
         try:
             if not read_only:
                 conn.begin()

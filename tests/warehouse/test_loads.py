@@ -1,14 +1,19 @@
 """Range loads into DuckDB and a real PostgreSQL server: idempotent, atomic, concurrent."""
 
 import datetime as dt
+import os
+import subprocess
+import sys
 import threading
+import time
 
 import pyarrow as pa
 import pytest
 
+from jobs.settings import REPO_ROOT
 from warehouse import sql
 from warehouse.schema import SchemaDriftError
-from warehouse.sqlwarehouse import PostgresWarehouse, WarehouseConnectionError
+from warehouse.sqlwarehouse import DuckDBWarehouse, PostgresWarehouse, WarehouseConnectionError
 from warehouse.tables import WAREHOUSE_TABLES
 
 ROUTES = WAREHOUSE_TABLES["route_daily"]
@@ -99,7 +104,7 @@ def test_queries_are_read_only(sql_warehouse):
 @pytest.mark.postgres
 def test_concurrent_loads_of_different_and_overlapping_ranges_lose_nothing(sql_warehouse):
     if sql_warehouse.backend != "postgres":
-        pytest.skip("DuckDB allows one writing process per database file")
+        pytest.skip("DuckDB allows one writing process: processes, below")
     sql_warehouse.load(ROUTES, routes([]), D1, D1)  # create the table first
     days = [D1 + dt.timedelta(days=n) for n in range(8)]
     errors: list[BaseException] = []
@@ -120,6 +125,58 @@ def test_concurrent_loads_of_different_and_overlapping_ranges_lose_nothing(sql_w
     assert not errors
     assert sql_warehouse.count(ROUTES, days[0], days[-1]) == 8 * 3
     assert len(set(contents(sql_warehouse))) == 8 * 3
+
+
+# A load of whole days of ROUTES (three airports a day) in a process of its own.
+LOAD_SCRIPT = """
+import datetime as dt, sys
+from tests.warehouse.test_loads import ROUTES, routes
+from warehouse.sqlwarehouse import DuckDBWarehouse
+days = [dt.date.fromisoformat(d) for d in sys.argv[3:]]
+rows = [(d, o, i) for d in days for i, o in enumerate(["EWR", "JFK", "LGA"])]
+warehouse = DuckDBWarehouse(sys.argv[1], "gold", float(sys.argv[2]))
+warehouse.load(ROUTES, routes(rows), days[0], days[-1])
+"""
+
+
+def duckdb_load(path: str, days: list[dt.date], wait: float = 120) -> subprocess.Popen[str]:
+    args = [sys.executable, "-c", LOAD_SCRIPT, path, str(wait), *(d.isoformat() for d in days)]
+    return subprocess.Popen(
+        args, cwd=REPO_ROOT, text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
+    )  # fmt: skip
+
+
+def test_concurrent_duckdb_loads_from_processes_wait_for_the_file_and_lose_nothing(tmp_path):
+    import duckdb
+
+    path = str(tmp_path / "warehouse.duckdb")
+    warehouse = DuckDBWarehouse(path, "gold")
+    warehouse.load(ROUTES, routes([]), D1, D1)  # create the table first
+    days = [D1 + dt.timedelta(days=n) for n in range(8)]
+    holder = duckdb.connect(path)  # this process holds the one write lock for a while
+    loads = [duckdb_load(path, c) for c in (days[:4], days[4:], days[2:6], days[:4])]
+    time.sleep(3)
+    assert [p.poll() for p in loads] == [None] * 4  # waiting, not failed
+    holder.close()
+    for load in loads:
+        output, _ = load.communicate(timeout=120)
+        assert load.returncode == 0, output
+    assert warehouse.count(ROUTES, days[0], days[-1]) == 8 * 3
+    assert len(set(contents(warehouse))) == 8 * 3
+
+
+def test_a_duckdb_file_held_too_long_fails_naming_the_holder_and_the_setting(tmp_path):
+    import duckdb
+
+    path = str(tmp_path / "warehouse.duckdb")
+    DuckDBWarehouse(path, "gold").load(ROUTES, routes([(D1, "EWR", 1)]), D1, D1)
+    with duckdb.connect(path):
+        output, _ = duckdb_load(path, [D1], wait=1).communicate(timeout=60)
+    assert (
+        f"is held by PID {os.getpid()}, still after 1 s ([warehouse] lock_wait_seconds)" in output
+    )
+    assert [r[1:3] for r in contents(DuckDBWarehouse(path, "gold"))] == [("EWR", 1)]
 
 
 @pytest.mark.postgres
