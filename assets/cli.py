@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import fcntl
 import os
 import sys
 import time
@@ -53,8 +54,21 @@ def ensure_dagster_home(settings: Settings) -> Path:
     shipped = instance_file_for(home, (REPO_ROOT / "conf" / "dagster" / "dagster.yaml").read_text())
     instance_file = home / "dagster.yaml"
     ours = home.resolve() == Path(settings.dagster_home).resolve()
-    if not instance_file.exists() or (ours and instance_file.read_text() != shipped):
-        instance_file.write_text(shipped)
+    # Two commands starting at once on a new home (a run by hand beside the daemon's) would
+    # both create Dagster's SQLite storage and race in its schema stamping: one creates the
+    # instance while the other waits.
+    with open(home / ".lakehouse-init.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not instance_file.exists() or (ours and instance_file.read_text() != shipped):
+            staged = home / f".dagster.yaml.{os.getpid()}"
+            staged.write_text(shipped)
+            staged.replace(instance_file)  # a reader sees the old file or the new one
+        initialized = home / ".lakehouse-initialized"
+        if not initialized.exists():
+            from dagster import DagsterInstance
+
+            DagsterInstance.from_config(str(home)).dispose()
+            initialized.touch()
     return home
 
 

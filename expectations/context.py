@@ -10,11 +10,13 @@ The configuration is derived, never edited: ``great_expectations.yml`` (stores, 
 Docs site, one Spark data source with a dataframe asset per suite, ids derived from names)
 is rewritten only when it differs, and each suite of :mod:`expectations.suites` is written
 into the store with its validation definition and checkpoint when the code changed it. So
-what runs is what is in git, and processes that start together find nothing to write.
+what runs is what is in git, and processes that start together find nothing to write (the
+first registration in a project is serialized by a file lock, or retried on object storage).
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import tempfile
@@ -223,15 +225,35 @@ def _register(context: Any, name: str) -> None:
         )
 
 
+def _register_all(context: Any, attempts: int = 3) -> None:
+    """Register every suite. Another process may add the same suite, definition or
+    checkpoint between this one's look and its add (two runs starting on a new object-store
+    project): GX then refuses the add, and looking again finds it."""
+    from great_expectations.exceptions import DataContextError
+
+    for name in sorted(SUITES):
+        for attempt in range(attempts):
+            try:
+                _register(context, name)
+                break
+            except DataContextError as exc:
+                if "already exists" not in str(exc) or attempt == attempts - 1:
+                    raise
+
+
 @cache
 def _open(location: str, config_json: str, directory: str) -> Any:
     import great_expectations as gx
 
     root = Path(directory)
-    _write_if_changed(root / "gx" / "great_expectations.yml", config_json + "\n")
-    context = gx.get_context(mode="file", project_root_dir=str(root))
-    for name in sorted(SUITES):
-        _register(context, name)
+    (root / "gx").mkdir(parents=True, exist_ok=True)
+    # One process at a time registers into a local project: GX writes its files in place,
+    # so a process starting beside another could read one half-written.
+    with open(root / "gx" / ".register.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        _write_if_changed(root / "gx" / "great_expectations.yml", config_json + "\n")
+        context = gx.get_context(mode="file", project_root_dir=str(root))
+        _register_all(context)
     return context
 
 
