@@ -42,6 +42,7 @@ from jobs.entrypoints.submission import (  # noqa: E402
     emr_serverless_request,
     emr_settings,
     emr_step_request,
+    is_standalone,
     local_command,
     local_environment,
 )
@@ -195,12 +196,18 @@ def submit(args: argparse.Namespace) -> int:
     settings = load_settings(args.env, {**os.environ, **overrides})
     job_args = job_arguments(args, settings.env)
     if args.target == "local":
-        command = local_command(settings, args.job, job_args, args.packaged, args.pipes, args.dist)
+        try:
+            command = local_command(
+                settings, args.job, job_args, args.packaged, args.pipes, args.dist
+            )
+        except SubmissionError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
         if args.dry_run:
             print(shlex.join(command))
             return 0
         print(event_log_hint(settings))
-        env = local_environment(args.packaged, args.dist)
+        env = local_environment(args.packaged, args.dist, is_standalone(settings))
         return subprocess.run(command, env=env).returncode
     serverless = args.target == "emr-serverless"
     try:

@@ -56,6 +56,16 @@ def local_command(
         "--conf", f"spark.ui.enabled={str(settings.spark.ui_enabled).lower()}",
     ]  # fmt: skip
     script, leading = entry_point(job, pipes)
+    if packaged and is_standalone(settings):
+        # Executors on a standalone cluster get the packed venv, as EMR's do (client mode:
+        # the driver runs here; local_environment points the executors at the archive).
+        venv = dist / VENV_ARCHIVE
+        if not venv.is_file():
+            raise SubmissionError(
+                f"{venv} is missing: a standalone cluster's executors need the packed venv "
+                "(run spark-submit/package without --code-only)"
+            )
+        command += ["--archives", f"{venv}#environment"]
     if packaged:
         command += ["--py-files", str(dist / "code.zip"), str(dist / packaged_name(script))]
     else:
@@ -63,9 +73,20 @@ def local_command(
     return command + leading + job_args
 
 
-def local_environment(packaged: bool, dist: Path = DIST) -> dict[str, str]:
-    """The environment of a local spark-submit: this interpreter for driver and workers."""
+def is_standalone(settings: Settings) -> bool:
+    """``[spark] master`` names a Spark standalone cluster (``spark://host:port``)."""
+    return settings.spark.master.startswith("spark://")
+
+
+def local_environment(
+    packaged: bool, dist: Path = DIST, standalone: bool = False
+) -> dict[str, str]:
+    """The environment of a local spark-submit: this interpreter for the driver, and for the
+    executors too, except packaged on a standalone cluster: the Python of the packed venv
+    that ``--archives`` unpacks into each executor's folder."""
     env = {**os.environ, "PYSPARK_PYTHON": sys.executable, "PYSPARK_DRIVER_PYTHON": sys.executable}
+    if packaged and standalone:
+        env["PYSPARK_PYTHON"] = PYTHON_IN_ARCHIVE
     env.setdefault("SPARK_LOCAL_IP", LOOPBACK)  # the driver's UI on this machine only
     if not packaged:  # run from the checkout; a packaged run proves the zip is complete
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))

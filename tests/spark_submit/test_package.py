@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import tarfile
 import tomllib
 import zipfile
@@ -14,19 +12,6 @@ import pytest
 from jobs.settings import REPO_ROOT
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def dist(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("dist")
-    done = subprocess.run(
-        [str(REPO_ROOT / "spark-submit" / "package"), "--env", "prod", "--dist", str(folder)],
-        # A PATH of system folders only: uv must come from the set-up's .tools, not luck.
-        env={**os.environ, "LAKEHOUSE_ENV": "prod", "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"},
-        capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stdout + done.stderr
-    return folder
 
 
 def test_the_manifest_lists_every_file_with_its_checksum(dist):
