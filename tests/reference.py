@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 from deltalake import DeltaTable
 
 from jobs.io.landing import source_dir
+from jobs.settings import Settings
 
 
 @cache
@@ -61,3 +63,23 @@ def comparable(df: Any, landing_uri: str, table: str, start: dt.date, end: dt.da
         root = landing_uri.rstrip("/").split("://")[-1] + "/"
         df = df.withColumn("_source_file", F.regexp_replace("_source_file", "^.*?" + root, ""))
     return df.drop("_ingested_at", "_run_id")
+
+
+def assert_same_rows(
+    spark: Any, table: str, root: Path, reference: Settings, start: dt.date, end: dt.date
+) -> None:
+    """Table ``table`` written under lakehouse root ``root`` (landing at ``root/landing``)
+    holds the same rows of ``[start, end]`` as the one of ``reference``'s lakehouse."""
+    from chispa import assert_df_equality
+
+    from jobs.io import delta_io
+
+    layer, name = table.split("/")
+    ours = delta_io.read_table(spark, str(root / layer / name))
+    theirs = delta_io.read_table(spark, reference.table_uri(layer, name))
+    assert_df_equality(
+        comparable(ours, str(root / "landing"), table, start, end),
+        comparable(theirs, reference.storage.landing, table, start, end),
+        ignore_row_order=True,
+        ignore_nullable=True,
+    )

@@ -15,13 +15,12 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from chispa import assert_df_equality
 
 from assets.runs import failure_messages, materialize_range
 from devservers import free_port
-from jobs.io import delta_io, landing
+from jobs.io import landing
 from jobs.settings import REPO_ROOT
-from tests.reference import comparable
+from tests.reference import assert_same_rows
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 
@@ -66,15 +65,7 @@ def dagster_root(spark, settings):
 @pytest.mark.parametrize("table", TABLES)
 def test_submitted_jobs_write_the_same_rows_as_the_assets(submitted, dagster_root, spark, table):
     root, _ = submitted
-    layer, name = table.split("/")
-    ours = delta_io.read_table(spark, str(root / layer / name))
-    theirs = delta_io.read_table(spark, dagster_root.table_uri(layer, name))
-    assert_df_equality(
-        comparable(ours, str(root / "landing"), table, START, END),
-        comparable(theirs, dagster_root.storage.landing, table, START, END),
-        ignore_row_order=True,
-        ignore_nullable=True,
-    )
+    assert_same_rows(spark, table, root, dagster_root, START, END)
 
 
 def test_the_output_names_the_event_log_and_the_app(submitted):

@@ -22,13 +22,12 @@ from pathlib import Path
 
 import pyspark
 import pytest
-from chispa import assert_df_equality
 
 from assets.runs import failure_messages, materialize_range
 from devservers import free_port
-from jobs.io import delta_io, landing
+from jobs.io import landing
 from jobs.settings import REPO_ROOT
-from tests.reference import comparable
+from tests.reference import assert_same_rows
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 
@@ -115,15 +114,7 @@ def in_process(settings, spark):
 def test_cluster_jobs_write_the_same_rows_as_the_in_process_run(
     submitted, in_process, spark, table
 ):
-    layer, name = table.split("/")
-    ours = delta_io.read_table(spark, str(submitted / layer / name))
-    theirs = delta_io.read_table(spark, in_process.table_uri(layer, name))
-    assert_df_equality(
-        comparable(ours, str(submitted / "landing"), table, DAY, DAY),
-        comparable(theirs, in_process.storage.landing, table, DAY, DAY),
-        ignore_row_order=True,
-        ignore_nullable=True,
-    )
+    assert_same_rows(spark, table, submitted, in_process, DAY, DAY)
 
 
 def test_the_jobs_ran_on_the_cluster_with_the_packed_venv_on_each_executor(submitted, cluster):
