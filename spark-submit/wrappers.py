@@ -196,13 +196,7 @@ def submit(args: argparse.Namespace) -> int:
     settings = load_settings(args.env, {**os.environ, **overrides})
     job_args = job_arguments(args, settings.env)
     if args.target == "local":
-        try:
-            command = local_command(
-                settings, args.job, job_args, args.packaged, args.pipes, args.dist
-            )
-        except SubmissionError as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return 2
+        command = local_command(settings, args.job, job_args, args.packaged, args.pipes, args.dist)
         if args.dry_run:
             print(shlex.join(command))
             return 0
@@ -210,12 +204,8 @@ def submit(args: argparse.Namespace) -> int:
         env = local_environment(args.packaged, args.dist, is_standalone(settings))
         return subprocess.run(command, env=env).returncode
     serverless = args.target == "emr-serverless"
-    try:
-        build = emr_serverless_request if serverless else emr_step_request
-        request = build(settings, args.job, job_args, args.pipes)
-    except SubmissionError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    build = emr_serverless_request if serverless else emr_step_request
+    request = build(settings, args.job, job_args, args.pipes)
     if args.dry_run:
         api = "emr-serverless start-job-run" if serverless else "emr add-job-flow-steps"
         print(f"# {api} (region {emr_settings(settings).region})")
@@ -356,7 +346,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"packaged into {args.dist}; spark-submit/submit --target emr uploads it")
         return 0
     if args.command == "submit":
-        return submit(args)
+        try:
+            return submit(args)
+        except SubmissionError as exc:  # settings or a package a target cannot run with
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
     return history(args)
 
 
