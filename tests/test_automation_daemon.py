@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -46,6 +47,26 @@ def materialized(instance: DagsterInstance, key: list[str]) -> set[str]:
     return set(instance.get_materialized_partitions(AssetKey(key)))
 
 
+def diagnosis(instance: DagsterInstance, log: Path, runs_before: int) -> str:
+    """What the daemon did, for a failure message: the new runs and backfills with their
+    statuses, each unfinished run's last events, and the log lines that are not routine."""
+    lines = []
+    records = instance.get_run_records()
+    for record in records[: len(records) - runs_before]:
+        run = record.dagster_run
+        lines.append(f"run {run.run_id[:8]} {run.status.value} {sorted(run.asset_selection or [])}")
+        if not run.is_finished:
+            for entry in instance.all_logs(run.run_id)[-8:]:
+                lines.append(f"    {entry.dagster_event_type} {entry.message[:200]}")
+    for backfill in instance.get_backfills():
+        lines.append(f"backfill {backfill.backfill_id} {backfill.status.value}")
+    routine = ("Checking for new runs", "skipped", "Prefetching", "Done prefetching",
+               "Checking 20 assets", "Finished auto-materialization", "Submitting 0 runs",
+               "Tick produced 0 runs")  # fmt: skip
+    logged = [line for line in log.read_text().splitlines() if not any(r in line for r in routine)]
+    return "\n".join([*lines, "-- ui.log, routine lines left out:", *logged[-60:]])
+
+
 def test_a_new_day_reaches_the_predictions_through_the_daemon(environment, lakehouse_root):
     instance = DagsterInstance.from_config(str(lakehouse_root / "dagster"))
     runs_before = len(instance.get_run_records())
@@ -57,11 +78,12 @@ def test_a_new_day_reaches_the_predictions_through_the_daemon(environment, lakeh
     try:
         lakehouse(["land", "--start", NEW_DAY, "--end", NEW_DAY], environment)
         deadline = time.monotonic() + WAIT_S
+        why = partial(diagnosis, instance, lakehouse_root / "ui.log", runs_before)
         while NEW_DAY not in materialized(instance, ["ml", "delay_predictions"]):
-            assert ui.poll() is None, (lakehouse_root / "ui.log").read_text()[-4000:]
+            assert ui.poll() is None, why()
             failed = instance.get_run_records(RunsFilter(statuses=[DagsterRunStatus.FAILURE]))
-            assert not failed, f"an automation run failed: {failed[0].dagster_run.run_id}"
-            assert time.monotonic() < deadline, (lakehouse_root / "ui.log").read_text()[-4000:]
+            assert not failed, f"an automation run failed: {why()}"
+            assert time.monotonic() < deadline, f"no predictions for {NEW_DAY}: {why()}"
             time.sleep(5)
     finally:
         os.killpg(ui.pid, signal.SIGINT)  # Ctrl-C, as a user stops it
