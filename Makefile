@@ -30,12 +30,13 @@ PY_SOURCES := jobs assets expectations warehouse devservers spark-submit tests b
 export LAKEHOUSE_ENV ?= local
 # uv uses a Python 3.11 of the machine's; it never downloads one.
 export UV_PYTHON_DOWNLOADS := never
+CLASS_ARCHIVE := .jars/spark-classes.jsa
 ROOT := $(abspath $(or $(LAKEHOUSE_ROOT),$(CURDIR)/.lakehouse))
 
 .PHONY: setup tools jars demo bench test lint typecheck pytest ui status postgres postgres-stop \
 	postgres-reset minio minio-bin minio-stop mlflow mlflow-stop clean-data
 
-setup: tools $(VENV)/.synced jars
+setup: tools $(VENV)/.synced jars $(CLASS_ARCHIVE)
 
 # From Debian when missing: a JDK (Spark's JVM), Maven (jar resolution), the PostgreSQL
 # server (the dev warehouse, and the warehouse tests' real server) and python3-venv (uv's
@@ -70,6 +71,12 @@ jars: .jars/.resolved
 	@rm -rf conf/target
 	@touch $@
 
+# The driver JVM's class archive (jobs/io/class_archive.py): local JVMs map it instead of
+# loading Spark's and Delta's classes from the jars again. Remade when the jars or the locked
+# packages (pyspark ships Spark's jars) change.
+$(CLASS_ARCHIVE): .jars/.resolved $(VENV)/.synced
+	$(BIN)/python -m jobs.io.class_archive
+
 demo: setup
 	$(BIN)/lakehouse land $(DEMO_RANGE)
 	$(BIN)/lakehouse run $(DEMO_RANGE)
@@ -85,7 +92,7 @@ demo: setup
 DEMO_RANGE = $(if $(DEMO_START),--start $(DEMO_START)) $(if $(DEMO_END),--end $(DEMO_END))
 
 # The performance figures beside their targets (README: Performance): about 90 minutes on
-# two cores. BENCH_QUICK=1: a few days per part (checks the bench, not the targets);
+# two cores. BENCH_QUICK=1: two days for every part (checks the bench, not the targets);
 # BENCH_TESTS=1: also time `make test`.
 bench: setup
 	$(BIN)/python benchmarks/bench.py $(if $(BENCH_QUICK),--quick) $(if $(BENCH_TESTS),--with-tests)
