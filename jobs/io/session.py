@@ -15,6 +15,7 @@ from pathlib import Path
 from pyspark import SparkContext
 from pyspark.sql import DataFrame, SparkSession
 
+from jobs.io.class_archive import java_options
 from jobs.settings import REPO_ROOT, S3Settings, Settings, conf_dir
 
 _MAVEN_NS = {"m": "http://maven.apache.org/POM/4.0.0"}
@@ -130,7 +131,20 @@ def spark_conf(settings: Settings, app_name: str) -> dict[str, str]:
     if settings.spark.jars == "local":
         conf["spark.jars"] = ",".join(str(p) for p in resolved_jar_paths())
     conf.update(settings.spark.conf)
+    _add_class_archive(settings, conf)
     return conf
+
+
+def _add_class_archive(settings: Settings, conf: dict[str, str]) -> None:
+    """Map the driver JVM's class archive (``jobs/io/class_archive.py``) on a local master
+    with this checkout's jars, when `make setup` made it and the settings name none."""
+    key = "spark.driver.extraJavaOptions"
+    own = conf.get(key, "")
+    if not is_local_master(settings) or settings.spark.jars != "local" or "Archive" in own:
+        return
+    options = java_options(jars_dir())
+    if options:
+        conf[key] = f"{own} {options}".strip()
 
 
 # Where a local driver listens (RPC, block manager, UI): this machine only. Spark's web UIs
