@@ -112,9 +112,12 @@ def make(jars_folder: Path) -> Path:
             "SPARK_LOCAL_IP": LOOPBACK,
         }
         command = [sys.executable, "-m", "jobs.io.class_archive", "--workload", options]
-        subprocess.run(command, env=env, check=True)
-    if not partial.is_file():
-        raise RuntimeError(f"the JVM wrote no class archive at {partial}")
+        done = subprocess.run(command, env=env, capture_output=True, text=True)
+    if done.returncode != 0 or not partial.is_file():
+        raise RuntimeError(
+            f"the JVM wrote no class archive at {partial} (workload exit code "
+            f"{done.returncode}):\n{(done.stdout + done.stderr)[-4000:]}"
+        )
     partial.replace(target)
     return target
 
