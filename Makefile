@@ -74,7 +74,7 @@ jars: .jars/.resolved
 # The driver JVM's class archive (jobs/io/class_archive.py): local JVMs map it instead of
 # loading Spark's and Delta's classes from the jars again. Remade when the jars or the locked
 # packages (pyspark ships Spark's jars) change.
-$(CLASS_ARCHIVE): .jars/.resolved $(VENV)/.synced
+$(CLASS_ARCHIVE): .jars/.resolved uv.lock | $(VENV)/.synced
 	$(BIN)/python -m jobs.io.class_archive
 
 demo: setup

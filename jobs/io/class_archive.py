@@ -24,6 +24,10 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from jobs.settings import Settings
 
 ARCHIVE_NAME = "spark-classes.jsa"
 # The JVM's CDS messages (classes it skips when dumping, an archive it cannot map) would
@@ -44,6 +48,12 @@ def java_options(jars_folder: Path) -> str:
     return f"-XX:SharedArchiveFile={archive} -Xshare:auto {_QUIET}" if archive.is_file() else ""
 
 
+def with_driver_options(settings: Settings, options: str) -> Settings:
+    """``settings`` whose Spark configuration starts the driver JVM with ``options``."""
+    conf = {**settings.spark.conf, "spark.driver.extraJavaOptions": options}
+    return settings.model_copy(update={"spark": settings.spark.model_copy(update={"conf": conf})})
+
+
 def _workload(java_options: str) -> None:
     """What a pipeline run's JVM does, on a few rows: range writes, a merge, reads, a join,
     aggregates and a window, in a JVM started with ``java_options`` (it dumps the classes it
@@ -56,11 +66,7 @@ def _workload(java_options: str) -> None:
     from jobs.io.session import build_spark_session
     from jobs.settings import load_settings
 
-    settings = load_settings("local")
-    conf = {**settings.spark.conf, "spark.driver.extraJavaOptions": java_options}
-    settings = settings.model_copy(
-        update={"spark": settings.spark.model_copy(update={"conf": conf})}
-    )
+    settings = with_driver_options(load_settings("local"), java_options)
     spark = build_spark_session(settings, "class-archive")
     root = Path(os.environ["LAKEHOUSE_ROOT"])
     flights, planes = str(root / "flights"), str(root / "planes")

@@ -6,9 +6,9 @@ from pathlib import Path
 import pytest
 from pyspark.sql import SparkSession
 
-from jobs.io.class_archive import ARCHIVE_NAME, java_options
+from jobs.io.class_archive import ARCHIVE_NAME, java_options, with_driver_options
 from jobs.io.session import jars_dir, pinned_jars, spark_conf
-from jobs.settings import Settings, load_settings
+from jobs.settings import load_settings
 
 OPTIONS = "spark.driver.extraJavaOptions"
 
@@ -35,16 +35,11 @@ def test_local_masters_map_the_archive_quietly(jars_with_archive):
         assert "-Xlog:cds=off" in options
 
 
-def with_driver_options(options: str) -> Settings:
-    settings = load_settings("local", environ={})
-    conf = {**settings.spark.conf, OPTIONS: options}
-    return settings.model_copy(update={"spark": settings.spark.model_copy(update={"conf": conf})})
-
-
 def test_options_of_the_settings_are_kept_and_an_archive_they_name_wins(jars_with_archive):
-    options = spark_conf(with_driver_options("-Dlakehouse=1"), "app")[OPTIONS]
+    local = load_settings("local", environ={})
+    options = spark_conf(with_driver_options(local, "-Dlakehouse=1"), "app")[OPTIONS]
     assert options.startswith("-Dlakehouse=1 -XX:SharedArchiveFile=")
-    theirs = with_driver_options("-XX:SharedArchiveFile=/other.jsa")
+    theirs = with_driver_options(local, "-XX:SharedArchiveFile=/other.jsa")
     assert spark_conf(theirs, "app")[OPTIONS] == "-XX:SharedArchiveFile=/other.jsa"
 
 
