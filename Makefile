@@ -104,8 +104,11 @@ lint: setup
 typecheck: setup
 	$(BIN)/mypy
 
+# Two worker processes (pytest-xdist), each taking whole test modules, so module fixtures
+# and the one Spark session per process stay as they are; TEST_WORKERS=0 runs in this process.
+TEST_WORKERS ?= 2
 pytest: setup $(MINIO)
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 test: lint typecheck pytest
 
