@@ -217,6 +217,8 @@ def _materialized(meta: Mapping[str, Any]) -> str:
     rows = values.get("dagster/row_count", 0)
     if "delta_version" in values:
         return f"rows written={rows:>9,} delta_version={values['delta_version']}"
+    if "skipped" in values:
+        return f"rows written={0:>9,} {values['target_table']} holds this version already"
     return f"rows written={rows:>9,} into {values.get('target_table', '?')}"
 
 

@@ -1,7 +1,9 @@
 """Warehouse assets: gold and dimension tables loaded into DuckDB, PostgreSQL or Redshift.
 
 Each load replaces exactly its partition range (a dimension: the whole table) in one
-warehouse transaction and checks the warehouse's row count against the lakehouse's.
+warehouse transaction and checks the warehouse's row count against the lakehouse's. A
+dimension whose lakehouse table is at the version the warehouse last loaded is not reloaded
+(``skip_unchanged_dimensions``; Redshift always reloads).
 """
 
 from collections.abc import Iterator
@@ -72,19 +74,28 @@ def _warehouse_asset(spec: WarehouseTable) -> AssetsDefinition:
         done = load_table(session, settings, warehouse.target(), spec, start, end)
         result = done.result
         span = f" {start}..{end}" if start else ""
-        context.log.info(
-            f"loaded {result.table} ({done.backend}){span}: deleted "
-            f"{result.rows_deleted:,}, inserted {result.rows_inserted:,} in {result.seconds}s"
-        )
+        if done.skipped:
+            context.log.info(
+                f"{result.table} ({done.backend}) already holds {'/'.join(spec.source)} "
+                f"{done.source}: not reloaded"
+            )
+        else:
+            context.log.info(
+                f"loaded {result.table} ({done.backend}){span}: deleted "
+                f"{result.rows_deleted:,}, inserted {result.rows_inserted:,} in {result.seconds}s"
+            )
         yield MaterializeResult(
             metadata={
-                "dagster/row_count": result.rows_inserted,
+                # The table's rows, whether this run loaded them or an earlier one did.
+                "dagster/row_count": done.warehouse_rows if done.skipped else result.rows_inserted,
                 "target_table": result.table,
                 "backend": done.backend,
                 "rows_deleted": result.rows_deleted,
                 "rows_inserted": result.rows_inserted,
                 "load_seconds": result.seconds,
                 "columns_added": list(result.columns_added),
+                **({"source": done.source} if done.source else {}),
+                **({"skipped": "unchanged since the last load"} if done.skipped else {}),
                 **({"partition_range": f"{start}..{end}"} if start else {}),
             },
             check_results=[

@@ -162,7 +162,15 @@ class HealthSettings(_Strict):
     )
 
 
-class DuckDBWarehouse(_Strict):
+class _SqlWarehouse(_Strict):
+    skip_unchanged_dimensions: bool = Field(
+        default=True,
+        description="Skip loading a dimension the warehouse last loaded from the same version "
+        "of its lakehouse table (and still holds with that load's row count).",
+    )
+
+
+class DuckDBWarehouse(_SqlWarehouse):
     backend: Literal["duckdb"]
     path: str = Field(description="DuckDB database file.")
     schema_name: str = Field(default="gold", alias="schema")
@@ -174,7 +182,7 @@ class DuckDBWarehouse(_Strict):
     )
 
 
-class PostgresWarehouse(_Strict):
+class PostgresWarehouse(_SqlWarehouse):
     backend: Literal["postgres"]
     host: str
     port: int = Field(ge=1, le=65535)

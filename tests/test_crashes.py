@@ -139,7 +139,9 @@ def postgres_conf(folder: Path, port: int, schema: str) -> Path:
     warehouse = (
         f'[warehouse]\nbackend = "postgres"\nhost = "127.0.0.1"\nport = {port}\n'
         f'database = "lakehouse"\nuser = "lakehouse"\n'
-        f'password_env = "LAKEHOUSE_WAREHOUSE_PASSWORD"\nschema = "{schema}"\n\n'
+        f'password_env = "LAKEHOUSE_WAREHOUSE_PASSWORD"\nschema = "{schema}"\n'
+        # The test reloads an unchanged dimension on purpose (to kill that load).
+        "skip_unchanged_dimensions = false\n\n"
     )
     text = re.sub(r"\[warehouse\]\n.*?\n\n", warehouse, local.read_text(), flags=re.S)
     local.write_text(text)

@@ -118,6 +118,45 @@ def existing_columns(schema: str, table: str) -> str:
     )
 
 
+# What each dimension was last loaded from (its lakehouse table's id and version), written in
+# the load's own transaction, so a skipped reload can trust it (see SqlWarehouse.holds).
+LOADS_TABLE = "_lakehouse_loads"
+
+
+def _text(value: str) -> str:
+    if "'" in value or "\x00" in value:
+        raise ValueError(f"refusing literal {value!r}")
+    return f"'{value}'"
+
+
+def create_loads_table(schema: str) -> str:
+    return (
+        f"CREATE TABLE IF NOT EXISTS {qualified(schema, LOADS_TABLE)} (\n"
+        "  table_name VARCHAR(128) NOT NULL,\n"
+        "  source VARCHAR(256),\n"
+        "  row_count BIGINT NOT NULL\n)"
+    )
+
+
+def record_load(schema: str, table: str, source: str | None, rows: int | str) -> list[str]:
+    """Replace ``table``'s row of the loads table (``source`` None: loaded from no known
+    version, so never skipped). ``rows`` is a count, or a placeholder for ``--dry-run``."""
+    loads = qualified(schema, LOADS_TABLE)
+    value = "NULL" if source is None else _text(source)
+    return [
+        f"DELETE FROM {loads} WHERE table_name = {_text(table)}",
+        f"INSERT INTO {loads} (table_name, source, row_count) "
+        f"VALUES ({_text(table)}, {value}, {rows})",
+    ]
+
+
+def loaded_source(schema: str, table: str) -> str:
+    return (
+        f"SELECT source, row_count FROM {qualified(schema, LOADS_TABLE)} "
+        f"WHERE table_name = {_text(table)}"
+    )
+
+
 def load_transaction(
     backend: Backend,
     schema: str,

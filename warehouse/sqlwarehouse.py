@@ -145,11 +145,14 @@ class SqlWarehouse:
         """Every statement a load would run, for ``--dry-run``; contacts nothing."""
         names = [c.name for c in columns]
         stage = sql.stage_name(spec, "<load id>")
+        dimension = not spec.partitioned
         return [
             sql.create_schema(self.schema),
             sql.create_table(self.backend, self.schema, spec, columns),
+            *([sql.create_loads_table(self.schema)] if dimension else []),
             "BEGIN",
             *self._transaction(spec, names, stage, start, end),
+            *(sql.record_load(self.schema, spec.name, "<source>", "<rows>") if dimension else []),
             "COMMIT",
         ]
 
@@ -179,8 +182,12 @@ class SqlWarehouse:
         data: pa.Table,
         start: dt.date | None = None,
         end: dt.date | None = None,
+        source: str | None = None,
     ) -> LoadResult:
-        """Replace ``[start, end]`` of ``spec`` (the whole table for a dimension) with ``data``."""
+        """Replace ``[start, end]`` of ``spec`` (the whole table for a dimension) with ``data``.
+
+        A dimension's load also records ``source`` (what ``data`` was read from, see
+        :meth:`holds`) in the same transaction; None records that it is not known."""
         began = time.monotonic()
         data = utc_naive(data)
         columns = column_defs(self.backend, arrow_fields(data))
@@ -189,6 +196,8 @@ class SqlWarehouse:
         with self.connect() as conn:
             cursor = conn.cursor()
             added = self.ensure_table(cursor, spec, columns)
+            if not spec.partitioned:
+                cursor.execute(sql.create_loads_table(self.schema))
             conn.commit()  # DDL first, so a failed load never leaves a half-migrated table
             statements = self._transaction(spec, names, stage, start, end)
             try:
@@ -201,6 +210,9 @@ class SqlWarehouse:
                     else:
                         cursor.execute(statement)
                 deleted, inserted = counts
+                if not spec.partitioned:
+                    for statement in sql.record_load(self.schema, spec.name, source, inserted):
+                        cursor.execute(statement)
                 conn.commit()
             except BaseException:
                 conn.rollback()
@@ -216,6 +228,22 @@ class SqlWarehouse:
     def _rowcount(self, cursor: Any, statement: str) -> int:
         cursor.execute(statement)
         return int(cursor.rowcount)
+
+    def holds(self, spec: WarehouseTable, source: str) -> int | None:
+        """The rows of dimension ``spec`` if its last load recorded ``source`` and the table
+        still has as many rows as that load inserted; else None (it must be loaded). Asked
+        just before a load, so it connects as the load will: for writing."""
+        with self.connect() as conn:
+            cursor = conn.cursor()
+            if not self._existing(cursor, sql.LOADS_TABLE):
+                return None
+            cursor.execute(sql.loaded_source(self.schema, spec.name))
+            recorded = cursor.fetchone()
+            if recorded is None or recorded[0] != source:
+                return None
+            cursor.execute(sql.count_rows(self.schema, spec, None, None))
+            rows = int(cursor.fetchone()[0])
+            return rows if rows == int(recorded[1]) else None
 
     def count(self, spec: WarehouseTable, start: dt.date | None, end: dt.date | None) -> int:
         """Rows of ``spec`` in ``[start, end]`` (all rows for a dimension)."""

@@ -172,6 +172,16 @@ def last_commit(spark: SparkSession, path: str) -> WriteResult:
     return WriteResult(path, int(row["version"]), row["operation"], int(written), metrics)
 
 
+def table_identity(spark: SparkSession, path: str) -> str:
+    """The table's id and newest version, ``<id>@v<version>``: two reads with the same
+    identity see the same rows (the id changes when a table is recreated at the path)."""
+    table = DeltaTable.forPath(spark, path)
+    detail = table.detail().select("id").first()
+    newest = table.history(1).select("version").first()
+    assert detail is not None and newest is not None
+    return f"{detail['id']}@v{newest['version']}"
+
+
 def is_table(spark: SparkSession, path: str) -> bool:
     """Whether a Delta table exists at ``path``."""
     return DeltaTable.isDeltaTable(spark, path)

@@ -121,6 +121,34 @@ def test_the_warehouse_holds_the_gold_rows_of_the_range(run, settings):
     assert all(check.passed for check in checks.values())
 
 
+def test_an_unchanged_dimension_is_not_reloaded_until_its_table_has_a_new_version(
+    run, settings, spark, monkeypatch
+):
+    from delta.tables import DeltaTable
+
+    def load_airlines() -> tuple[dict, object]:
+        result = materialize_range(START, END, selection="key:warehouse/airlines")
+        assert result.success, failure_messages(result)
+        (check,) = result.get_asset_check_evaluations()
+        return metadata(result, "warehouse/airlines"), check
+
+    first = metadata(run, "warehouse/airlines")
+    assert "skipped" not in first and first["rows_inserted"] == 16
+    again, check = load_airlines()
+    assert again["skipped"] and again["source"] == first["source"]
+    assert (again["rows_deleted"], again["rows_inserted"], again["dagster/row_count"]) == (0, 0, 16)
+    assert check.passed and check.metadata["lakehouse_rows"].value == 16
+    # A new commit of the lakehouse table (here one that rewrites the same values) is loaded.
+    path = settings.table_uri("silver", "airlines")
+    DeltaTable.forPath(spark, path).update(set={"name": "name"})
+    reloaded, _ = load_airlines()
+    assert "skipped" not in reloaded and reloaded["source"] != first["source"]
+    assert reloaded["rows_inserted"] == 16
+    monkeypatch.setenv("LAKEHOUSE__WAREHOUSE__SKIP_UNCHANGED_DIMENSIONS", "false")
+    forced, _ = load_airlines()
+    assert "skipped" not in forced and forced["source"] == reloaded["source"]
+
+
 def test_the_redshift_dry_run_plans_from_the_real_gold_schema(run, settings, spark):
     from jobs.settings import load_settings
     from warehouse.load import plan_table

@@ -71,6 +71,40 @@ def test_a_dimension_is_replaced_whole(sql_warehouse):
     assert contents(sql_warehouse, "airlines") == [("UA", "United Airlines")]
 
 
+def test_a_dimension_is_held_while_its_source_and_row_count_are_the_recorded_ones(
+    sql_warehouse,
+):
+    two = pa.table({"carrier": ["AA", "UA"], "name": ["American", "United"]})
+    sql_warehouse.load(AIRLINES, two, source="table-1@v3")
+    assert sql_warehouse.holds(AIRLINES, "table-1@v3") == 2
+    assert sql_warehouse.holds(AIRLINES, "table-1@v4") is None  # a newer version
+    assert sql_warehouse.holds(AIRLINES, "table-2@v3") is None  # a table recreated
+    with sql_warehouse.connect() as conn:  # rows changed behind the loads' back
+        conn.cursor().execute(
+            f'DELETE FROM "{sql_warehouse.schema}"."airlines" WHERE carrier = \'UA\''
+        )
+        conn.commit()
+    assert sql_warehouse.holds(AIRLINES, "table-1@v3") is None
+    sql_warehouse.load(AIRLINES, two, source="table-1@v3")
+    assert sql_warehouse.holds(AIRLINES, "table-1@v3") == 2
+    sql_warehouse.load(AIRLINES, two)  # loaded from no known version: never held
+    assert sql_warehouse.holds(AIRLINES, "table-1@v3") is None
+
+
+def test_a_failed_dimension_load_keeps_the_recorded_source_with_the_old_rows(
+    sql_warehouse, monkeypatch
+):
+    sql_warehouse.load(AIRLINES, pa.table({"carrier": ["AA"], "name": ["American"]}), source="t@v1")
+    with monkeypatch.context() as patch, pytest.raises(Exception, match=r"(?i)no_such_table"):
+        patch.setattr(sql, "insert_from_stage", lambda *a: "INSERT INTO no_such_table VALUES (1)")
+        sql_warehouse.load(AIRLINES, pa.table({"carrier": ["UA"], "name": ["U"]}), source="t@v2")
+    assert sql_warehouse.holds(AIRLINES, "t@v1") == 1 and not sql_warehouse.holds(AIRLINES, "t@v2")
+
+
+def test_nothing_is_held_before_a_first_load(sql_warehouse):
+    assert sql_warehouse.holds(AIRLINES, "t@v1") is None
+
+
 def test_a_failure_between_delete_and_insert_keeps_the_old_rows(sql_warehouse, monkeypatch):
     sql_warehouse.load(ROUTES, routes([(D1, "EWR", 1)]), D1, D1)
     with monkeypatch.context() as patch, pytest.raises(Exception, match=r"(?i)no_such_table"):
