@@ -94,7 +94,8 @@ def minio_server() -> Iterator[minio.MinioServer]:
 # (pytest-xdist, --dist loadfile): starting the README's 26 minutes first keeps it from being
 # the tail that one worker runs alone at the end. Modules not listed keep their order after.
 SLOWEST_FIRST = [
-    "tests/test_readme.py",  # 1,570: every walkthrough, `make demo` and the quick bench
+    "tests/test_readme.py",  # 850: the walkthroughs top to bottom, `make demo` included
+    "tests/test_readme_own_root.py",  # 720: the quick `make bench`
     "tests/test_automation_daemon.py",  # 330
     "tests/spark_submit/test_standalone_cluster.py",  # 250
     "tests/spark_submit/test_local_submit.py",  # 170

@@ -17,6 +17,9 @@ A ```bash block is preceded by a marker that readers of the rendered page do not
 - `self`: a line starting with COMMAND is the test command that is running this test;
   `.ci/run` must run exactly it.
 - `expect`: the block's output must match the regular expression (may be repeated).
+- `root=own`: the walkthrough needs nothing an earlier one made (`make bench` makes its own
+  roots), so it runs apart, in a fresh root of its own (`tests/test_readme_own_root.py`):
+  another test process can take it while this one runs the rest top to bottom.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -42,7 +46,7 @@ DOCUMENTS = [REPO_ROOT / "README.md", *sorted((REPO_ROOT / "docs").glob("*.md"))
 MARKER = re.compile(r"^<!--\s*readme-test:\s*(.*?)\s*-->\s*$")
 FENCE = re.compile(r"^```(\S*)\s*$")
 SHELL_LANGUAGES = {"bash", "sh", "shell", "console"}
-BLOCK_TIMEOUT_S = 900
+BLOCK_TIMEOUT_S = 1800  # the quick bench alone takes 12 minutes on an idle machine
 
 
 @dataclass
@@ -58,6 +62,7 @@ class Block:
     serve: list[tuple[str, str]] = field(default_factory=list)  # (url, command prefix)
     self_command: str | None = None
     expect: list[str] = field(default_factory=list)
+    own_root: bool = False
 
     @property
     def where(self) -> str:
@@ -89,6 +94,8 @@ def parse_marker(body: str, block: Block) -> None:
             block.self_command = value
         elif key == "expect" and value:
             block.expect.append(value)
+        elif key == "root" and value == "own":
+            block.own_root = True
         else:
             raise ValueError(f"{block.where}: cannot read {word!r} in the readme-test marker")
 
@@ -272,8 +279,17 @@ def test_walkthroughs_keep_their_own_shell(tmp_path):
     assert len(list(run_blocks(shell_blocks(document), tmp_path / "root"))) == 3
 
 
-@pytest.fixture
-def fresh_root() -> Iterator[Path]:
+def own_root_walkthroughs() -> dict[str, list[Block]]:
+    """The walkthroughs marked ``root=own``, each with its blocks in document order."""
+    apart: dict[str, list[Block]] = {}
+    for block in all_blocks():
+        if block.own_root:
+            apart.setdefault(block.walkthrough, []).append(block)
+    return apart
+
+
+@contextmanager
+def fresh_lakehouse_root() -> Iterator[Path]:
     """A fresh lakehouse root that the dev servers' system users can enter (pytest's own
     temporary folders are private to root); servers a failed block left running are stopped."""
     with tempfile.TemporaryDirectory(prefix="readme-lakehouse-") as name:
@@ -286,11 +302,19 @@ def fresh_root() -> Iterator[Path]:
             pgserver.stop(root / "postgres")
 
 
+def test_a_walkthrough_runs_apart_with_all_its_blocks_or_not_at_all():
+    apart = own_root_walkthroughs()
+    assert apart, "no walkthrough runs apart: tests/test_readme_own_root.py checks nothing"
+    split = [b.where for b in all_blocks() if b.walkthrough in apart and not b.own_root]
+    assert not split, f"blocks of a root=own walkthrough without root=own: {split}"
+
+
 @pytest.mark.slow
 @pytest.mark.e2e
-def test_the_documents_run_top_to_bottom(fresh_root):
-    blocks = all_blocks()
-    ran = [block.where for block, _ in run_blocks(blocks, fresh_root)]
+def test_the_documents_run_top_to_bottom():
+    blocks = [block for block in all_blocks() if not block.own_root]
+    with fresh_lakehouse_root() as root:
+        ran = [block.where for block, _ in run_blocks(blocks, root)]
     assert ran == [block.where for block in blocks]
 
 

@@ -1,0 +1,21 @@
+"""The README walkthroughs marked ``root=own`` (see :mod:`tests.test_readme`), each in a fresh
+lakehouse root of its own. A module apart, so that `make test`'s other worker process takes
+them while the first runs the rest of the documents top to bottom."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.test_readme import fresh_lakehouse_root, own_root_walkthroughs, run_blocks
+
+APART = own_root_walkthroughs()
+
+
+@pytest.mark.slow
+@pytest.mark.e2e
+@pytest.mark.parametrize("walkthrough", sorted(APART))
+def test_a_walkthrough_runs_in_a_root_of_its_own(walkthrough):
+    blocks = APART[walkthrough]
+    with fresh_lakehouse_root() as root:
+        ran = [block.where for block, _ in run_blocks(blocks, root)]
+    assert ran == [block.where for block in blocks]
