@@ -124,3 +124,10 @@ def test_a_broken_rule_is_caught(tmp_path, monkeypatch):
         "jobs/transforms/_layer_probe.py:1 (jobs.transforms) imports jobs.io",
         "jobs/transforms/_layer_probe.py:1 (jobs.transforms) imports jobs.io.session",
     ]
+
+
+def test_the_modules_make_test_starts_first_exist():
+    from tests.conftest import SLOWEST_FIRST
+
+    missing = [module for module in SLOWEST_FIRST if not (REPO_ROOT / module).is_file()]
+    assert not missing, f"tests/conftest.py: SLOWEST_FIRST names no such module: {missing}"
