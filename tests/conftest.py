@@ -107,6 +107,26 @@ SLOWEST_FIRST = [
 ]
 
 
+_config: list[pytest.Config] = []
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if not hasattr(config, "workerinput"):  # this process prints (xdist's controller)
+        _config.append(config)
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """Name a failure the moment it is reported, not only in the summary at the end: a run
+    cut short (CI's time limit) still shows what failed and why."""
+    reporter = _config[0].pluginmanager.get_plugin("terminalreporter") if _config else None
+    if report.failed and reporter is not None:
+        crash = getattr(report.longrepr, "reprcrash", None)
+        why = crash.message.splitlines()[0][:200] if crash and crash.message else ""
+        reporter.write_line(
+            f"\nFAILED {report.nodeid} ({report.when}, {report.duration:.0f} s): {why}", red=True
+        )
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Run the slowest modules first (see ``SLOWEST_FIRST``); a stable sort keeps the order
     of tests within a module."""

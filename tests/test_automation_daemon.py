@@ -20,7 +20,7 @@ from dagster import AssetKey, DagsterInstance, DagsterRunStatus, RunsFilter
 from devservers import free_port
 from tests.cli import lakehouse
 
-pytestmark = [pytest.mark.slow, pytest.mark.e2e]
+pytestmark = [pytest.mark.slow, pytest.mark.e2e, pytest.mark.timeout(1500)]  # set-up included
 
 NEW_DAY = "2013-01-15"
 WAIT_S = 600  # the run itself starts a JVM and runs bronze .. predictions for one day

@@ -27,6 +27,7 @@ from __future__ import annotations
 import os
 import re
 import shlex
+import signal
 import socket
 import subprocess
 import tempfile
@@ -209,6 +210,27 @@ def clean_environment(root: Path) -> dict[str, str]:
     return env
 
 
+def _run_script(script: str, env: dict[str, str]) -> tuple[int, str]:
+    """Run a block's script in a process group of its own: the exit code (-9 after
+    ``BLOCK_TIMEOUT_S``) and the output. Whatever the block started (make, the lakehouse
+    CLI, its JVM) is killed with it when it times out or the test is interrupted, instead of
+    running on beside the rest of the suite."""
+    with subprocess.Popen(
+        ["bash", "-c", script], cwd=REPO_ROOT, env=env, text=True, stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+    ) as process:  # fmt: skip
+        try:
+            output, _ = process.communicate(timeout=BLOCK_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            output, _ = process.communicate()
+            output += f"\n--- killed after {BLOCK_TIMEOUT_S} s ---"
+        except BaseException:
+            os.killpg(process.pid, signal.SIGKILL)
+            raise
+    return process.returncode, output
+
+
 def run_blocks(blocks: list[Block], root: Path) -> Iterator[tuple[Block, str]]:
     """Run ``blocks`` in order, each in its walkthrough's shell state; yields each block with
     its output and fails naming the block that broke."""
@@ -216,15 +238,10 @@ def run_blocks(blocks: list[Block], root: Path) -> Iterator[tuple[Block, str]]:
         for block in blocks:
             state = Path(folder) / f"state-{block.walkthrough}"
             began = time.monotonic()
-            done = subprocess.run(
-                ["bash", "-c", script_for(block, state)],
-                cwd=REPO_ROOT, env=clean_environment(root), capture_output=True, text=True,
-                timeout=BLOCK_TIMEOUT_S, stdin=subprocess.DEVNULL,
-            )  # fmt: skip
-            output = done.stdout + done.stderr
-            assert done.returncode == 0, (
+            code, output = _run_script(script_for(block, state), clean_environment(root))
+            assert code == 0, (
                 f"the block at {block.where} ({block.walkthrough}) failed with exit code "
-                f"{done.returncode}:\n{block.text}\n--- output ---\n{output[-6000:]}"
+                f"{code}:\n{block.text}\n--- output ---\n{output[-6000:]}"
             )
             for expected in block.expect:
                 assert re.search(expected, output, re.MULTILINE), (
@@ -269,6 +286,15 @@ def test_a_failing_command_fails_naming_its_block(tmp_path):
     assert ran == [2, 7]  # the export carried over to the second block
 
 
+def test_a_block_that_overruns_is_killed_with_what_it_started(tmp_path, monkeypatch):
+    monkeypatch.setattr("tests.test_readme.BLOCK_TIMEOUT_S", 2)
+    started = tmp_path / "pid"
+    code, output = _run_script(f"echo begun; sleep 300 & echo $! > {started}; wait", {})
+    assert (code, output.split()) == (-9, ["begun", "---", "killed", "after", "2", "s", "---"])
+    time.sleep(0.5)
+    assert not Path(f"/proc/{started.read_text().strip()}").exists(), "the sleep runs on"
+
+
 def test_walkthroughs_keep_their_own_shell(tmp_path):
     document = tmp_path / "README.md"
     document.write_text(
@@ -311,6 +337,7 @@ def test_a_walkthrough_runs_apart_with_all_its_blocks_or_not_at_all():
 
 @pytest.mark.slow
 @pytest.mark.e2e
+@pytest.mark.timeout(2700)  # 25 minutes beside the other test worker; 14 alone
 def test_the_documents_run_top_to_bottom():
     blocks = [block for block in all_blocks() if not block.own_root]
     with fresh_lakehouse_root() as root:

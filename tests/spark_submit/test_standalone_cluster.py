@@ -29,7 +29,7 @@ from jobs.io import landing
 from jobs.settings import REPO_ROOT
 from tests.reference import assert_same_rows
 
-pytestmark = [pytest.mark.slow, pytest.mark.e2e]
+pytestmark = [pytest.mark.slow, pytest.mark.e2e, pytest.mark.timeout(1500)]  # set-up included
 
 DAY = dt.date(2013, 9, 2)
 RANGE = ["--start", DAY.isoformat(), "--end", DAY.isoformat()]
