@@ -59,6 +59,12 @@ class SparkSettings(_Strict):
         default="http://127.0.0.1:18080",
         description="Spark history server that reads event_log; links in metadata point here.",
     )
+    driver_java_options: str = Field(
+        default="",
+        description="JVM options added to a driver's spark.driver.extraJavaOptions, e.g. "
+        "-XX:TieredStopAtLevel=1 (JIT compiler C1 only: about a quarter less CPU for a short "
+        "run of a few days, slower for long ones; the test suite sets it).",
+    )
     conf: dict[str, str] = Field(default_factory=dict)
 
 

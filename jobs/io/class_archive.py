@@ -50,8 +50,8 @@ def java_options(jars_folder: Path) -> str:
 
 def with_driver_options(settings: Settings, options: str) -> Settings:
     """``settings`` whose Spark configuration starts the driver JVM with ``options``."""
-    conf = {**settings.spark.conf, "spark.driver.extraJavaOptions": options}
-    return settings.model_copy(update={"spark": settings.spark.model_copy(update={"conf": conf})})
+    spark = settings.spark.model_copy(update={"driver_java_options": options})
+    return settings.model_copy(update={"spark": spark})
 
 
 def _workload(java_options: str) -> None:

@@ -131,6 +131,9 @@ def spark_conf(settings: Settings, app_name: str) -> dict[str, str]:
     if settings.spark.jars == "local":
         conf["spark.jars"] = ",".join(str(p) for p in resolved_jar_paths())
     conf.update(settings.spark.conf)
+    if settings.spark.driver_java_options:
+        key = "spark.driver.extraJavaOptions"
+        conf[key] = f"{conf.get(key, '')} {settings.spark.driver_java_options}".strip()
     _add_class_archive(settings, conf)
     return conf
 

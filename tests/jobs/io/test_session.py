@@ -1,10 +1,15 @@
 """The one session builder's configuration, resolved without starting Spark."""
 
+import json
+import os
 import re
+import subprocess
+import sys
 
 import pytest
 
-from jobs.io.session import REDACTION_REGEX, spark_conf
+from jobs.io.class_archive import archive_path
+from jobs.io.session import REDACTION_REGEX, jars_dir, spark_conf
 from jobs.settings import load_settings
 
 
@@ -76,25 +81,43 @@ def listening(pid):
 
 spark = build_spark_session(load_settings(), "bind-check")
 jvm = spark.sparkContext._gateway.proc.pid
-print(json.dumps({"ui": spark.sparkContext.uiWebUrl, "listening": sorted(listening(jvm))}))
+runtime = spark.sparkContext._jvm.java.lang.management.ManagementFactory.getRuntimeMXBean()
+print(json.dumps({"ui": spark.sparkContext.uiWebUrl, "listening": sorted(listening(jvm)),
+                  "jvm_options": list(runtime.getInputArguments())}))
 spark.stop()
 """
 
 
-def test_a_local_driver_and_its_ui_listen_on_this_machine_only():
-    """With the Spark UI on (as `lakehouse run` has it), nothing binds a public interface."""
-    import json
-    import os
-    import subprocess
-    import sys
-
+@pytest.fixture(scope="module")
+def driver() -> dict:
+    """A local driver started in a process of its own, as `lakehouse run` starts one (Spark
+    UI on, driver options from the environment): its UI, listening sockets and JVM options."""
     env = {k: v for k, v in os.environ.items() if k != "SPARK_LOCAL_IP"}
     env["LAKEHOUSE__SPARK__UI_ENABLED"] = "true"
+    env["LAKEHOUSE__SPARK__DRIVER_JAVA_OPTIONS"] = "-XX:TieredStopAtLevel=1 -Dlakehouse.check=1"
     done = subprocess.run(
         [sys.executable, "-c", LISTENERS], env=env, capture_output=True, text=True, timeout=300
     )
     assert done.returncode == 0, done.stderr[-3000:]
-    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_the_driver_jvm_starts_with_the_configured_options_and_the_class_archive(driver):
+    assert {"-XX:TieredStopAtLevel=1", "-Dlakehouse.check=1"} <= set(driver["jvm_options"])
+    archive = [o for o in driver["jvm_options"] if o.startswith("-XX:SharedArchiveFile=")]
+    assert archive == [f"-XX:SharedArchiveFile={archive_path(jars_dir())}"]
+
+
+def test_driver_java_options_join_those_spark_conf_sets():
+    settings = load_settings(environ={"LAKEHOUSE__SPARK__DRIVER_JAVA_OPTIONS": "-Dtwo=2"})
+    settings.spark.conf["spark.driver.extraJavaOptions"] = "-Done=1"
+    options = spark_conf(settings, "x")["spark.driver.extraJavaOptions"].split()
+    assert options[:2] == ["-Done=1", "-Dtwo=2"]
+
+
+def test_a_local_driver_and_its_ui_listen_on_this_machine_only(driver):
+    """With the Spark UI on (as `lakehouse run` has it), nothing binds a public interface."""
+    seen = driver
     assert seen["ui"].startswith("http://127.0.0.1:") or seen["ui"].startswith("http://localhost:")
     addresses = {address.rsplit(":", 1)[0] for address in seen["listening"]}
     assert addresses and addresses <= {"127.0.0.1", "::ffff:127.0.0.1"}, seen["listening"]
