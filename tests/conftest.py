@@ -98,19 +98,19 @@ def minio_server() -> Iterator[minio.MinioServer]:
 
 # The modules that take longest, longest first (seconds of set-up and calls in a fresh-clone
 # `make test`, two workers). `make test` runs two worker processes that take whole modules in
-# collection order (pytest-xdist, --dist loadfile): starting the README's 25 minutes first
+# collection order (pytest-xdist, --dist loadfile): starting the README's 17 minutes first
 # keeps it from being the tail that one worker runs alone at the end. Modules not listed keep
 # their order after.
 SLOWEST_FIRST = [
-    "tests/test_readme.py",  # 1,500: the walkthroughs top to bottom, `make demo` included
-    "tests/test_readme_own_root.py",  # 570: the quick `make bench`
-    "tests/test_automation_daemon.py",  # 470
-    "tests/test_dev_profile.py",  # 350
-    "tests/spark_submit/test_standalone_cluster.py",  # 270
-    "tests/spark_submit/test_local_submit.py",  # 200
-    "tests/test_dev_mlflow.py",  # 165
-    "tests/assets/test_pipes.py",  # 120
-    "tests/test_concurrent_runs.py",  # 90
+    "tests/test_readme.py",  # 1,020: the walkthroughs top to bottom, `make demo` included
+    "tests/test_readme_own_root.py",  # 220: the quick `make bench`
+    "tests/test_automation_daemon.py",  # 280
+    "tests/test_dev_profile.py",  # 330
+    "tests/spark_submit/test_standalone_cluster.py",  # 280
+    "tests/spark_submit/test_local_submit.py",  # 160
+    "tests/test_dev_mlflow.py",  # 100
+    "tests/assets/test_pipes.py",  # 110
+    "tests/test_concurrent_runs.py",  # 65
 ]
 
 

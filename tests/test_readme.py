@@ -47,7 +47,7 @@ DOCUMENTS = [REPO_ROOT / "README.md", *sorted((REPO_ROOT / "docs").glob("*.md"))
 MARKER = re.compile(r"^<!--\s*readme-test:\s*(.*?)\s*-->\s*$")
 FENCE = re.compile(r"^```(\S*)\s*$")
 SHELL_LANGUAGES = {"bash", "sh", "shell", "console"}
-BLOCK_TIMEOUT_S = 1800  # the quick bench alone takes 12 minutes on an idle machine
+BLOCK_TIMEOUT_S = 1800  # `make demo` beside the other test worker: about 7 minutes
 
 
 @dataclass
@@ -337,7 +337,7 @@ def test_a_walkthrough_runs_apart_with_all_its_blocks_or_not_at_all():
 
 @pytest.mark.slow
 @pytest.mark.e2e
-@pytest.mark.timeout(2700)  # 25 minutes beside the other test worker; 14 alone
+@pytest.mark.timeout(2700)  # 17 minutes beside the other test worker
 def test_the_documents_run_top_to_bottom():
     blocks = [block for block in all_blocks() if not block.own_root]
     with fresh_lakehouse_root() as root:

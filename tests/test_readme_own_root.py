@@ -13,7 +13,7 @@ APART = own_root_walkthroughs()
 
 @pytest.mark.slow
 @pytest.mark.e2e
-@pytest.mark.timeout(1800)  # the quick bench: 10 minutes beside the other test worker
+@pytest.mark.timeout(1800)  # the quick bench: 4 minutes beside the other test worker
 @pytest.mark.parametrize("walkthrough", sorted(APART))
 def test_a_walkthrough_runs_in_a_root_of_its_own(walkthrough):
     blocks = APART[walkthrough]

@@ -132,6 +132,11 @@ class Decision:
     reason: str
 
 
+# Two trainings on the same data and seed can differ in the last bits: Spark adds up the
+# partitions' statistics in the order their tasks finish. A PR AUC that close is a tie.
+ROUNDING = 1e-9
+
+
 def decide_promotion(
     challenger_pr_auc: float,
     baseline_pr_auc: float,
@@ -152,7 +157,7 @@ def decide_promotion(
             f"{baseline_pr_auc:.4f}",
         )
     needed = champion_pr_auc + margin
-    if challenger_pr_auc >= needed:
+    if challenger_pr_auc >= needed - ROUNDING:
         return Decision(
             True,
             f"PR AUC {challenger_pr_auc:.4f} >= champion's {champion_pr_auc:.4f} + margin {margin}",

@@ -95,3 +95,10 @@ def test_the_reference_holds_decile_edges_and_training_shares(spark):
     assert len(ref["edges"]) == 9
     assert ref["shares"][:10] == pytest.approx([0.1] * 10, abs=0.02)
     assert ref["shares"][-1] == 0.0  # nothing missing
+
+
+def test_a_tie_up_to_rounding_is_as_good_as_the_champion():
+    champion, challenger = 0.1 + 0.2 + 0.3, 0.3 + 0.2 + 0.1  # 0.6000000000000001 and 0.6
+    assert challenger < champion
+    assert evaluation.decide_promotion(challenger, 0.2, champion, margin=0.0).promote
+    assert not evaluation.decide_promotion(challenger - 1e-6, 0.2, champion, margin=0.0).promote
