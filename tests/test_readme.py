@@ -291,8 +291,19 @@ def test_a_block_that_overruns_is_killed_with_what_it_started(tmp_path, monkeypa
     started = tmp_path / "pid"
     code, output = _run_script(f"echo begun; sleep 300 & echo $! > {started}; wait", {})
     assert (code, output.split()) == (-9, ["begun", "---", "killed", "after", "2", "s", "---"])
-    time.sleep(0.5)
-    assert not Path(f"/proc/{started.read_text().strip()}").exists(), "the sleep runs on"
+    pid, deadline = started.read_text().strip(), time.monotonic() + 10
+    while _running(pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _running(pid), "the sleep runs on"
+
+
+def _running(pid: str) -> bool:
+    """Whether the process runs (a killed one may stay a zombie until it is reaped)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
 def test_walkthroughs_keep_their_own_shell(tmp_path):
