@@ -31,7 +31,8 @@ os.environ.pop("DAGSTER_HOME", None)
 # (the quick bench: 347 -> 247 CPU s), and two test workers keep both cores busy. This
 # process's own session (the `spark` fixture) keeps the default: it lives for the whole run,
 # where C2's code pays off (in one process, three asset modules took 223 -> 241 CPU s with C1).
-os.environ["LAKEHOUSE__SPARK__DRIVER_JAVA_OPTIONS"] = "-XX:TieredStopAtLevel=1"
+_OTHER_JVMS = "LAKEHOUSE__SPARK__DRIVER_JAVA_OPTIONS"
+os.environ[_OTHER_JVMS] = "-XX:TieredStopAtLevel=1"
 # S3 credentials of the test MinIO, in the environment before the JVM starts (S3A reads them
 # from there). The secret doubles as a canary: tests assert it is never written anywhere.
 os.environ["AWS_ACCESS_KEY_ID"] = "lakehouse-test"
@@ -65,7 +66,7 @@ def settings(lakehouse_root: Path) -> Settings:
 @pytest.fixture(scope="session")
 def spark() -> Iterator[SparkSession]:
     """The one Spark session of the test process, whichever module asks first."""
-    own = {k: v for k, v in os.environ.items() if k != "LAKEHOUSE__SPARK__DRIVER_JAVA_OPTIONS"}
+    own = {k: v for k, v in os.environ.items() if k != _OTHER_JVMS}
     session = build_spark_session(load_settings(environ=own), "pytest")
     yield session
     session.stop()
