@@ -2,15 +2,17 @@
 
 Daily writes already keep one file per day (a range is repartitioned by its date column),
 so what grows is history: each rerun of a day leaves the replaced file on storage until
-VACUUM, and each dimension MERGE adds files. OPTIMIZE rewrites a range's files Z-ordered on
-the registry's ``zorder_by`` columns (data skipping for queries that filter on them) or
-compacts them; VACUUM then deletes what no version within the configured retention reads.
+VACUUM, and each dimension MERGE adds files. OPTIMIZE rewrites the days of a range that span
+several files, Z-ordered on the registry's ``zorder_by`` columns (data skipping for queries
+that filter on them) or compacted; VACUUM then deletes what no version within the
+configured retention reads, and is skipped when storage holds only the current files.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import time
+from collections import Counter
 from dataclasses import dataclass
 
 from pyspark.sql import SparkSession
@@ -54,6 +56,25 @@ def stored_files(spark: SparkSession, path: str) -> int:
     return count
 
 
+def files_per_partition(files: list[str], column: str) -> Counter[str]:
+    """Active files per value of the partition ``column``, from their paths."""
+    marker = f"/{column}="
+    return Counter(f.split(marker, 1)[1].split("/", 1)[0] for f in files if marker in f)
+
+
+def crowded_days(files: list[str], table: Table, start: dt.date, end: dt.date) -> list[str]:
+    """The days of ``[start, end]`` stored in more than one active file: the only ones
+    OPTIMIZE changes. A day that is one file already gains nothing Delta can skip on (its
+    statistics are per file), and Z-ordering it would rewrite it on every pass."""
+    assert table.date_column, f"{table.key} has no date column"
+    counts = files_per_partition(files, table.date_column)
+    return sorted(
+        day
+        for day, n in counts.items()
+        if n > 1 and start.isoformat() <= day[:10] <= end.isoformat()
+    )
+
+
 def maintain_table(
     spark: SparkSession,
     settings: Settings,
@@ -61,22 +82,35 @@ def maintain_table(
     start: dt.date | None = None,
     end: dt.date | None = None,
 ) -> Maintained:
-    """OPTIMIZE ``[start, end]`` of a daily table (all of it without a range; a dimension
-    whole, compacted), then VACUUM it with the configured retention."""
+    """OPTIMIZE the days of ``[start, end]`` of a daily table that span several files (of
+    all its days without a range; a dimension whole, compacted), then VACUUM it with the
+    configured retention if storage holds more than the current files.
+
+    The log is listed once: the files after OPTIMIZE follow from its metrics."""
     began = time.monotonic()
     path = settings.table_uri(*table.path)
-    where = None
-    if table.date_column and start and end:
-        where = delta_io.range_predicate(table.date_column, start, end)
-    before = len(delta_io.active_files(spark, path))
-    removed, _ = delta_io.optimize(spark, path, where, table.zorder_by)
-    delta_io.vacuum(spark, path, settings.maintenance.vacuum_retention_hours)
+    files = delta_io.active_files(spark, path)
+    removed = added = 0
+    if table.date_column:
+        first, last = start or dt.date.min, end or dt.date.max
+        days = crowded_days(files, table, first, last)
+        if days:
+            quoted = ", ".join(f"'{d}'" for d in days)
+            where = f"`{table.date_column}` IN ({quoted})"
+            removed, added = delta_io.optimize(spark, path, where, table.zorder_by)
+    elif len(files) > 1:
+        removed, added = delta_io.optimize(spark, path, None, table.zorder_by)
+    after = len(files) - removed + added
+    stored = stored_files(spark, path)
+    if stored > after:  # replaced files on storage: VACUUM deletes those past retention
+        delta_io.vacuum(spark, path, settings.maintenance.vacuum_retention_hours)
+        stored = stored_files(spark, path)
     return Maintained(
         table=table.key,
-        files_before=before,
-        files_after=len(delta_io.active_files(spark, path)),
+        files_before=len(files),
+        files_after=after,
         files_rewritten=removed,
-        stored_after=stored_files(spark, path),
+        stored_after=stored,
         seconds=round(time.monotonic() - began, 2),
     )
 

@@ -1,6 +1,7 @@
 """Table maintenance keeps files bounded: one per day after a backfill and after reruns,
 dimension merges compacted, replaced files deleted by VACUUM; counted from the Delta log."""
 
+import dataclasses
 import datetime as dt
 from collections import Counter
 
@@ -45,10 +46,27 @@ def test_a_backfill_and_30_reruns_keep_one_file_per_day_and_vacuum_deletes_the_r
     assert maintenance.stored_files(spark, path) == 365 + 30  # replaced files stay until VACUUM
 
     done = maintenance.maintain_table(spark, no_retention, ROUTES, day, day)
-    assert (done.files_before, done.files_after, done.files_rewritten) == (365, 365, 1)
+    assert (done.files_before, done.files_after, done.files_rewritten) == (365, 365, 0)
     assert done.stored_after == 365
     assert set(files_per_day(spark, path).values()) == {1}
     assert delta_io.read_range(spark, path, "flight_date", day, day).count() == 3  # rows kept
+
+
+def test_only_days_in_several_files_are_rewritten_and_only_within_the_range(spark, no_retention):
+    appended = dataclasses.replace(ROUTES, name="route_daily_appended")
+    path = no_retention.table_uri(*appended.path)
+    delta_io.write_range(route_days(spark, YEAR[:10]), path, "flight_date", YEAR[0], YEAR[9])
+    for day in (YEAR[2], YEAR[8]):  # an append adds a second file to each of these days
+        extra = route_days(spark, [day]).where("origin = 'EWR'")
+        extra.write.format("delta").mode("append").partitionBy("flight_date").save(path)
+    assert files_per_day(spark, path)[YEAR[2].isoformat()] == 2
+
+    done = maintenance.maintain_table(spark, no_retention, appended, YEAR[0], YEAR[5])
+    assert (done.files_before, done.files_after, done.files_rewritten) == (12, 11, 2)
+    assert done.stored_after == 11  # the two merged files deleted by VACUUM
+    counts = files_per_day(spark, path)
+    assert (counts[YEAR[2].isoformat()], counts[YEAR[8].isoformat()]) == (1, 2)
+    assert delta_io.read_range(spark, path, "flight_date", YEAR[2], YEAR[2]).count() == 4
 
 
 def test_dimension_merges_are_compacted(spark, no_retention):
