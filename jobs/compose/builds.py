@@ -104,7 +104,8 @@ def bronze(
 
 def dimension(spark: SparkSession, settings: Settings, name: str, run_id: str) -> Build:
     """The newest landing snapshot of dimension ``name``, typed and audited; nothing is
-    read, audited or merged when the table's newest commit is of that same snapshot."""
+    read, audited or merged when the table's newest commit of rows (maintenance commits
+    aside) is of that same snapshot."""
     table = f"silver/{name}"
     typed, fingerprint = pipeline.dimension_snapshot(spark, settings, name)
     merged = delta_io.commit_metadata(spark, settings.table_uri("silver", name))

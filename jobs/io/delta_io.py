@@ -145,11 +145,25 @@ def _merge(
 _USER_METADATA = "spark.databricks.delta.commitInfo.userMetadata"
 
 
+# Commits that leave the table's rows as they were: maintenance (jobs/io/maintenance.py).
+ROWS_KEPT = ("OPTIMIZE", "VACUUM START", "VACUUM END")
+# How far back commit_metadata looks past them (a week of maintenance makes three).
+_LOOKBACK = 12
+
+
 def commit_metadata(spark: SparkSession, path: str) -> str | None:
-    """The user metadata of the table's newest commit (None: no table, or none recorded)."""
+    """The user metadata of the table's newest commit that wrote rows, looking past
+    maintenance commits (None: no table, none recorded, or none within the last commits)."""
     if not DeltaTable.isDeltaTable(spark, path):
         return None
-    row = DeltaTable.forPath(spark, path).history(1).select("userMetadata").first()
+    row = (
+        DeltaTable.forPath(spark, path)
+        .history(_LOOKBACK)
+        .where(~F.col("operation").isin(*ROWS_KEPT))
+        .orderBy(F.desc("version"))
+        .select("userMetadata")
+        .first()
+    )
     return None if row is None else row["userMetadata"]
 
 

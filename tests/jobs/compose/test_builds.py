@@ -29,6 +29,12 @@ def test_a_snapshot_is_merged_once_then_skipped_until_its_content_changes(spark,
     )  # fmt: skip
     assert dict(skipped.columns) == dict(merged.columns)
 
+    # Maintenance commits (VACUUM START and END here) change no rows: still skipped.
+    delta_io.vacuum(spark, path, 168)
+    assert delta_io.last_commit(spark, path).version == merged.delta_version + 2
+    maintained = builds.dimension(spark, settings, "airlines", "run-2b")
+    assert [type(a).__name__ for a in maintained.audits] == ["SnapshotUnchanged"]
+
     # A corrected snapshot (one airline renamed) is read, audited and merged.
     path_landed = Path(landed.uri)
     lines = gzip.decompress(path_landed.read_bytes()).decode().splitlines()
@@ -38,6 +44,6 @@ def test_a_snapshot_is_merged_once_then_skipped_until_its_content_changes(spark,
     assert [type(a).__name__ for a in changed.audits] == ["SuiteAudit"]
     (remerged,) = write(settings, changed)
     assert (remerged.operation, remerged.delta_version, remerged.rows) == (
-        "MERGE", merged.delta_version + 1, 1
+        "MERGE", merged.delta_version + 3, 1  # after the two VACUUM commits
     )  # fmt: skip
     assert delta_io.commit_metadata(spark, path) not in (None, fingerprint)
