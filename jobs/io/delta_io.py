@@ -23,7 +23,7 @@ from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
 from delta.tables import DeltaTable
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import DataFrame, Row, SparkSession
 from pyspark.sql import functions as F
 
 log = logging.getLogger(__name__)
@@ -151,19 +151,23 @@ ROWS_KEPT = ("OPTIMIZE", "VACUUM START", "VACUUM END")
 _LOOKBACK = 12
 
 
+def _newest_row_commit(table: DeltaTable) -> Row | None:
+    """The newest commit that wrote rows, within the last ``_LOOKBACK`` commits."""
+    return (
+        table.history(_LOOKBACK)
+        .where(~F.col("operation").isin(*ROWS_KEPT))
+        .orderBy(F.desc("version"))
+        .select("version", "userMetadata")
+        .first()
+    )
+
+
 def commit_metadata(spark: SparkSession, path: str) -> str | None:
     """The user metadata of the table's newest commit that wrote rows, looking past
     maintenance commits (None: no table, none recorded, or none within the last commits)."""
     if not DeltaTable.isDeltaTable(spark, path):
         return None
-    row = (
-        DeltaTable.forPath(spark, path)
-        .history(_LOOKBACK)
-        .where(~F.col("operation").isin(*ROWS_KEPT))
-        .orderBy(F.desc("version"))
-        .select("userMetadata")
-        .first()
-    )
+    row = _newest_row_commit(DeltaTable.forPath(spark, path))
     return None if row is None else row["userMetadata"]
 
 
@@ -187,11 +191,12 @@ def last_commit(spark: SparkSession, path: str) -> WriteResult:
 
 
 def table_identity(spark: SparkSession, path: str) -> str:
-    """The table's id and newest version, ``<id>@v<version>``: two reads with the same
-    identity see the same rows (the id changes when a table is recreated at the path)."""
+    """The table's id and the version of its newest commit that wrote rows (maintenance
+    commits aside), ``<id>@v<version>``: two reads with the same identity see the same rows
+    (the id changes when a table is recreated at the path)."""
     table = DeltaTable.forPath(spark, path)
     detail = table.detail().select("id").first()
-    newest = table.history(1).select("version").first()
+    newest = _newest_row_commit(table) or table.history(1).select("version").first()
     assert detail is not None and newest is not None
     return f"{detail['id']}@v{newest['version']}"
 
