@@ -52,6 +52,7 @@ ENV PATH=/app/.venv/bin:$PATH \
     LAKEHOUSE_ROOT=/tmp/lakehouse \
     DAGSTER_HOME=/app/conf/dagster/prod \
     DAGSTER_EVENT_BATCH_SIZE=1000 \
+    DAGSTER_AUTOMATION_TICK_SETTLE_SECONDS=1 \
     PYSPARK_PYTHON=/app/.venv/bin/python
 USER lakehouse
 EXPOSE 4000

@@ -16,7 +16,12 @@ processes read them as before) and changes only how writes reach SQLite:
   is rebuilt from the tables by the next run, so that trade suits bookkeeping;
 - a batch of events (and each single event) is one transaction per shard;
 - ``event_batch_size`` sets ``DAGSTER_EVENT_BATCH_SIZE`` for every process that loads this
-  instance (the CLI, ``dagster dev``, the daemon and its run workers) unless already set.
+  instance (the CLI, ``dagster dev``, the daemon and its run workers) unless already set;
+- so does ``automation_settle_seconds`` for ``DAGSTER_AUTOMATION_TICK_SETTLE_SECONDS``: with
+  it, each automation tick reads only the events up to the newest one it saw as it started,
+  and its cursor says exactly that. Without it (Dagster's default, 0), an event stored while
+  a tick evaluates, such as the landing sensor reporting a new day, can fall behind the
+  tick's cursor unseen, and that day is never run (seen in ``tests/test_automation_daemon``).
 
 It overrides private methods of ``SqliteEventLogStorage`` (``_connect``), so it is tied to
 the pinned dagster version; ``tests/assets/test_instance_storage.py`` runs the same range
@@ -45,6 +50,8 @@ from sqlalchemy.pool import NullPool
 
 BATCH_SIZE_VARIABLE = "DAGSTER_EVENT_BATCH_SIZE"
 DEFAULT_BATCH_SIZE = 1000
+SETTLE_VARIABLE = "DAGSTER_AUTOMATION_TICK_SETTLE_SECONDS"
+DEFAULT_SETTLE_SECONDS = 1.0
 
 
 def events_dir(home: Path | str) -> Path:
@@ -84,11 +91,14 @@ class BatchedSqliteEventLogStorage(SqliteEventLogStorage):
         self,
         base_dir: str | None = None,
         event_batch_size: int = DEFAULT_BATCH_SIZE,
+        automation_settle_seconds: float = DEFAULT_SETTLE_SECONDS,
         inst_data: ConfigurableClassData | None = None,
     ):
-        # Dagster reads the batch size from the environment for each event it handles.
+        # Dagster reads both from the environment each time it uses them.
         if event_batch_size > 0:
             os.environ.setdefault(BATCH_SIZE_VARIABLE, str(event_batch_size))
+        if automation_settle_seconds > 0:
+            os.environ.setdefault(SETTLE_VARIABLE, str(automation_settle_seconds))
         self._engines: dict[str, Engine] = {}
         # shard -> connection with an open transaction while a batch is being stored
         self._open: dict[str, Connection] | None = None
@@ -103,6 +113,9 @@ class BatchedSqliteEventLogStorage(SqliteEventLogStorage):
             "base_dir": Field(StringSource, is_required=False),
             "event_batch_size": Field(
                 IntSource, is_required=False, default_value=DEFAULT_BATCH_SIZE
+            ),
+            "automation_settle_seconds": Field(
+                float, is_required=False, default_value=DEFAULT_SETTLE_SECONDS
             ),
         }
 

@@ -85,3 +85,10 @@ def test_copied_sources_exist_and_local_artifacts_stay_out():
 @pytest.mark.parametrize("stage", ["jars", "python-deps", "code-location", "emr"])
 def test_every_stage_is_defined(stage):
     assert re.search(rf"^FROM \S+ AS {stage}$", DOCKERFILE, re.MULTILINE)
+
+
+def test_the_prod_processes_bound_each_automation_tick_by_the_events_it_saw():
+    # The prod instance's PostgreSQL storage has no class of ours to set it (the local one
+    # does: assets/instance_storage.py), so the image sets it for the daemon.
+    (seconds,) = re.findall(r"DAGSTER_AUTOMATION_TICK_SETTLE_SECONDS=([\d.]+)", DOCKERFILE)
+    assert float(seconds) > 0

@@ -35,11 +35,15 @@ from dagster import (
     asset_check,
     define_asset_job,
 )
+from dagster._core.definitions.declarative_automation.automation_condition_evaluator import (
+    get_automation_tick_settle_delay_seconds,
+)
 from dagster._core.storage.partition_status_cache import AssetPartitionStatus
 
 from assets.cli import ensure_dagster_home
 from assets.instance_storage import (
     BATCH_SIZE_VARIABLE,
+    SETTLE_VARIABLE,
     BatchedSqliteEventLogStorage,
     events_dir,
     instance_file_for,
@@ -166,10 +170,13 @@ def test_the_shipped_instance_uses_the_batched_storage(homes):
         assert not isinstance(instance.event_log_storage, BatchedSqliteEventLogStorage)
 
 
-def test_loading_it_turns_on_dagster_event_batches(homes, monkeypatch):
+def test_loading_it_turns_on_event_batches_and_settled_automation_ticks(homes, monkeypatch):
     monkeypatch.delenv(BATCH_SIZE_VARIABLE, raising=False)
+    monkeypatch.delenv(SETTLE_VARIABLE, raising=False)
     with opened(homes["shipped"]):
         assert int(os.environ[BATCH_SIZE_VARIABLE]) > 1
+        # Dagster then bounds each automation tick by the events it saw as it started.
+        assert get_automation_tick_settle_delay_seconds() == 1.0
 
 
 def test_it_records_what_the_stock_storage_records(homes):
