@@ -164,13 +164,11 @@ def _materialize(
     from dagster import DagsterInstance
 
     from assets.console import run_log
-    from assets.runs import materialize_range, warm_up
+    from assets.runs import materialize_range
 
     start, end = _range(args, settings)
     ensure_dagster_home(settings)
-    days = f" {start}..{end}" if ranged else ""
-    warm_up(settings, f"flights-lakehouse[{settings.env}] {args.command}{days}")
-    span = f" for{days}" if ranged else ""
+    span = f" for {start}..{end}" if ranged else ""
     print(f"running {selection!r}{span} on {settings.env} (one Dagster run)")
     began = time.monotonic()
     with run_log(settings.logs_dir, args.command) as log:

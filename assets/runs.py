@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-import threading
 from collections.abc import Mapping
-from contextlib import suppress
 from typing import Any
 
 from dagster import (
@@ -19,8 +17,6 @@ from dagster import (
 from assets.definitions import assets_for
 from assets.landing import landing_specs
 from assets.resources import build_resources
-from jobs.io.session import build_spark_session
-from jobs.settings import Settings
 
 # The run tags that make one run cover a partition range (what a single-run backfill from
 # the UI sets); `materialize` has no range argument of its own.
@@ -35,23 +31,6 @@ PIPELINE = "not group:ml"
 def pipeline_selection(select: str | None) -> str:
     """``select`` (default: everything) without the ML assets."""
     return f"({select}) and {PIPELINE}" if select else PIPELINE
-
-
-def warm_up(settings: Settings, app_name: str) -> threading.Thread:
-    """Start this process's Spark JVM and import Great Expectations in the background.
-
-    Dagster loads the definitions and plans the run in the meantime, so the first step
-    finds both ready instead of waiting for them (together about 8 s of a one-day run).
-    A failure here is left to the step that needs the session, which reports it."""
-
-    def prepare() -> None:
-        with suppress(Exception):
-            build_spark_session(settings, app_name)
-            import great_expectations  # noqa: F401 (the gates' import, seconds of it)
-
-    thread = threading.Thread(target=prepare, name="warm-up", daemon=True)
-    thread.start()
-    return thread
 
 
 def materialize_range(

@@ -8,7 +8,6 @@ is downloaded at run time.
 from __future__ import annotations
 
 import os
-import threading
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
@@ -161,9 +160,6 @@ def is_local_master(settings: Settings) -> bool:
     return settings.spark.master.startswith("local")
 
 
-_BUILDING = threading.Lock()
-
-
 def build_spark_session(settings: Settings, app_name: str) -> SparkSession:
     """Return this process's Spark session, creating it from ``settings`` if needed.
 
@@ -171,15 +167,14 @@ def build_spark_session(settings: Settings, app_name: str) -> SparkSession:
     made (``getOrCreate``); its app name tells what started it.
     """
     conf = spark_conf(settings, app_name)
-    with _BUILDING:  # a warm-up thread may be starting the JVM (assets/runs.warm_up)
-        if SparkContext._active_spark_context is None:
-            _prepare_storage(settings)
-            if is_local_master(settings):
-                os.environ.setdefault("SPARK_LOCAL_IP", LOOPBACK)  # read when the JVM starts
-        builder = SparkSession.builder
-        for key, value in conf.items():
-            builder = builder.config(key, value)
-        spark = builder.getOrCreate()
+    if SparkContext._active_spark_context is None:
+        _prepare_storage(settings)
+        if is_local_master(settings):
+            os.environ.setdefault("SPARK_LOCAL_IP", LOOPBACK)  # read when the JVM starts
+    builder = SparkSession.builder
+    for key, value in conf.items():
+        builder = builder.config(key, value)
+    spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("WARN")
     _apply_hadoop_conf(spark, conf)
     return spark
