@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any, TypeVar
@@ -219,7 +220,11 @@ def read_range(
 
 
 def table_summary(spark: SparkSession, path: str, date_column: str | None) -> dict[str, Any]:
-    """Version, rows, dates present and last update of a table, for ``lakehouse status``."""
+    """Version, rows, dates present and last update of a table, for ``lakehouse status``.
+
+    Read from the Delta log, not the data: rows from the files' statistics (Delta answers a
+    plain count from them), the dates from the partition folders of the active files (a
+    daily table is partitioned by its date column, and a day with no rows has no file)."""
     table = DeltaTable.forPath(spark, path)
     last = table.history(1).select("version", "timestamp").first()
     assert last is not None, f"{path} has no commit"
@@ -228,19 +233,25 @@ def table_summary(spark: SparkSession, path: str, date_column: str | None) -> di
         "path": path,
         "version": last["version"],
         "updated": last["timestamp"],
+        "rows": df.count(),
+        "dates": None,
+        "first": None,
+        "last": None,
     }
     if date_column:
-        stats = df.agg(
-            F.count(F.lit(1)).alias("rows"),
-            F.countDistinct(date_column).alias("dates"),
-            F.min(date_column).alias("first"),
-            F.max(date_column).alias("last"),
-        ).first()
-        assert stats is not None  # an aggregate always has one row
-        summary.update(stats.asDict())
-    else:
-        summary.update(rows=df.count(), dates=None, first=None, last=None)
+        days = sorted(files_per_partition(df.inputFiles(), date_column))
+        summary.update(
+            dates=len(days),
+            first=dt.date.fromisoformat(days[0]) if days else None,
+            last=dt.date.fromisoformat(days[-1]) if days else None,
+        )
     return summary
+
+
+def files_per_partition(files: list[str], column: str) -> Counter[str]:
+    """Data files per value of the partition ``column``, from the files' paths."""
+    marker = f"/{column}="
+    return Counter(f.split(marker, 1)[1].split("/", 1)[0] for f in files if marker in f)
 
 
 def optimize(

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections import Counter
 from dataclasses import dataclass
 
 from pyspark.sql import SparkSession
@@ -56,18 +55,12 @@ def stored_files(spark: SparkSession, path: str) -> int:
     return count
 
 
-def files_per_partition(files: list[str], column: str) -> Counter[str]:
-    """Active files per value of the partition ``column``, from their paths."""
-    marker = f"/{column}="
-    return Counter(f.split(marker, 1)[1].split("/", 1)[0] for f in files if marker in f)
-
-
 def crowded_days(files: list[str], table: Table, start: dt.date, end: dt.date) -> list[str]:
     """The days of ``[start, end]`` stored in more than one active file: the only ones
     OPTIMIZE changes. A day that is one file already gains nothing Delta can skip on (its
     statistics are per file), and Z-ordering it would rewrite it on every pass."""
     assert table.date_column, f"{table.key} has no date column"
-    counts = files_per_partition(files, table.date_column)
+    counts = delta_io.files_per_partition(files, table.date_column)
     return sorted(
         day
         for day, n in counts.items()

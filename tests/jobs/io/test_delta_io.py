@@ -120,3 +120,16 @@ def test_a_write_that_loses_a_commit_race_is_made_again_and_loses_nothing(spark,
         ignore_row_order=True,
         ignore_column_order=True,
     )
+
+
+def test_the_summary_counts_rows_and_days_from_the_log_as_the_data_would(spark, tmp_path):
+    path = str(tmp_path / "t")
+    rows = [(D1, 1, "a"), (D1, 2, "b"), (D3, 3, "c")]
+    delta_io.write_range(frame(spark, rows), path, "flight_date", D1, D3)
+    delta_io.write_range(frame(spark, [(D3, 4, "d")]), path, "flight_date", D3, D3)
+    summary = delta_io.table_summary(spark, path, "flight_date")
+    assert (summary["version"], summary["rows"]) == (1, 3)
+    assert (summary["dates"], summary["first"], summary["last"]) == (2, D1, D3)
+    emptied = str(tmp_path / "empty")
+    delta_io.write_range(frame(spark, []), emptied, "flight_date", D1, D1)
+    assert delta_io.table_summary(spark, emptied, "flight_date")["dates"] == 0
