@@ -239,7 +239,7 @@ def table_summary(spark: SparkSession, path: str, date_column: str | None) -> di
         "last": None,
     }
     if date_column:
-        days = sorted(files_per_partition(df.inputFiles(), date_column))
+        days = sorted(files_per_partition(active_files(spark, path), date_column))
         summary.update(
             dates=len(days),
             first=dt.date.fromisoformat(days[0]) if days else None,
