@@ -115,8 +115,7 @@ SLOWEST_FIRST = [
     "tests/test_readme_own_root.py",  # 220: the quick `make bench`
     "tests/test_automation_daemon.py",  # 280
     "tests/test_dev_profile.py",  # 330
-    "tests/spark_submit/test_standalone_cluster.py",  # 280
-    "tests/spark_submit/test_local_submit.py",  # 160
+    "tests/spark_submit/test_submit.py",  # local[*] and a standalone cluster
     "tests/test_dev_mlflow.py",  # 100
     "tests/assets/test_pipes.py",  # 110
     "tests/test_concurrent_runs.py",  # 65

@@ -34,6 +34,7 @@ def environment(lakehouse_root: Path) -> dict[str, str]:
         "DAGSTER_HOME": str(lakehouse_root / "dagster"),
         "LAKEHOUSE__ML__TRAINING_CUTOFF": "2013-01-10",
         "LAKEHOUSE__ML__HOLDOUT_DAYS": "4",
+        "LAKEHOUSE__ML__MAX_ITER": "10",  # as the README's demo: the champion is not the point
     }
     days = ["--start", "2013-01-01", "--end", "2013-01-14"]
     lakehouse(["land", *days], env)

@@ -11,7 +11,6 @@ import datetime as dt
 import json
 import os
 import subprocess
-import sys
 import urllib.request
 from pathlib import Path
 
@@ -67,6 +66,21 @@ def local_run(spark, settings):
     return settings
 
 
+def in_process(
+    args: list[str], env: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> tuple[int, str, str]:
+    """``lakehouse ARGS`` with ``env`` in this process, whose Spark session already reads
+    MinIO (the dev run itself is the user's separate process): (exit code, stdout, stderr)."""
+    capsys.readouterr()
+    with pytest.MonkeyPatch.context() as patch:
+        for key, value in env.items():
+            if os.environ.get(key) != value:
+                patch.setenv(key, value)
+        code = main(args)
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
 def table_rows(spark: SparkSession, settings: Settings, table: str) -> DataFrame:
     df = delta_io.read_table(spark, settings.table_uri(*table.split("/")))
     return comparable(df, settings.storage.landing, table, START, END)
@@ -119,7 +133,7 @@ def event_logs(settings: Settings) -> dict[str, bytes]:
     return bucket_objects(settings, settings.storage.event_log)
 
 
-def test_gate_results_and_data_docs_live_in_the_bucket(dev_run, minio_server):
+def test_gate_results_and_data_docs_live_in_the_bucket(dev_run, minio_server, capsys):
     settings, root, _ = dev_run
     assert settings.storage.quality == "s3a://lakehouse-dev/quality"
     keys = set(bucket_objects(settings, settings.storage.quality))
@@ -130,9 +144,11 @@ def test_gate_results_and_data_docs_live_in_the_bucket(dev_run, minio_server):
     assert "quality/docs/index.html" in keys
     assert not (root / "quality").exists()  # nothing kept on the local disk
     env = dev_environment(root, minio_server.endpoint, 1, "unused")
-    docs = lakehouse(["quality", "--docs"], env).splitlines()
-    assert f"{minio_server.endpoint}/lakehouse-dev/quality/docs/index.html" in docs
-    report = lakehouse(["quality", "--date", START.isoformat()], env)
+    code, docs, _ = in_process(["quality", "--docs"], env, capsys)
+    assert code == 0
+    assert f"{minio_server.endpoint}/lakehouse-dev/quality/docs/index.html" in docs.splitlines()
+    code, report, _ = in_process(["quality", "--date", START.isoformat()], env, capsys)
+    assert code == 0
     assert f"silver_flights  ({START}..{END}, run " in report
     assert f"data docs: {minio_server.endpoint}/lakehouse-dev/quality/docs/validations/" in report
 
@@ -182,18 +198,15 @@ def test_the_history_server_reads_the_event_logs_from_the_bucket(dev_run, minio_
         subprocess.run([*history, "--stop"], env=env, timeout=60)
 
 
-def test_health_probes_minio_postgres_and_mlflow(dev_run, minio_server, postgres_server):
+def test_health_probes_minio_postgres_and_mlflow(dev_run, minio_server, postgres_server, capsys):
     _, root, _ = dev_run
     server, password = postgres_server
 
     def health(pg_port: int) -> tuple[int, str, list[str]]:
         env = dev_environment(root, minio_server.endpoint, pg_port, password)
-        done = subprocess.run(
-            [sys.executable, "-m", "assets.cli", "health"],
-            env=env, capture_output=True, text=True, timeout=600,
-        )  # fmt: skip
-        failed = [line.split()[1] for line in done.stderr.splitlines() if line.startswith("FAIL")]
-        return done.returncode, done.stdout, failed
+        code, out, err = in_process(["health"], env, capsys)
+        failed = [line.split()[1] for line in err.splitlines() if line.startswith("FAIL")]
+        return code, out, failed
 
     # No MLflow server runs in this module: its probe fails, naming the tracking URI.
     code, out, failed = health(server.port)

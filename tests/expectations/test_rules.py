@@ -19,35 +19,49 @@ def reasons_of(bad):
     return {r["_row_number"]: sorted(r["reasons"]) for r in bad.collect()}
 
 
-@pytest.mark.parametrize(
-    ("fields", "reason"),
-    [
-        ({"carrier": "NA"}, "null_natural_key"),
-        ({"flight": ""}, "null_natural_key"),
-        ({"origin": None}, "null_natural_key"),
-        ({"dep_delay": "late"}, "malformed_number"),
-        ({"distance": "1,400"}, "malformed_number"),
-        ({"day": "2"}, "date_outside_partition"),
-        ({"sched_dep_time": "NA"}, "missing_scheduled_time"),
-        ({"dep_time": "1261"}, "impossible_time"),
-        ({"arr_time": "2530"}, "impossible_time"),
-        ({CORRUPT_COLUMN: "2013,1,1,517"}, "wrong_field_count"),
-        ({"carrier": "ZZ"}, "unknown_carrier"),
-        ({"dest": "XXX"}, "unknown_airport"),
-        ({"origin": "XXX"}, "unknown_airport"),
-        ({"distance": "0"}, "non_positive_distance"),
-        ({"distance": "-5"}, "non_positive_distance"),
-        ({"dep_delay": "1500", "dep_time": "1935"}, "delay_out_of_bounds"),
-        ({"arr_delay": "-1441"}, "delay_out_of_bounds"),
-        # EWR 05:17 -> ORD 05:30 CST is 73 minutes gate to gate: less than 227 in the air
-        ({"arr_time": "530", "arr_delay": "-169"}, "arrival_before_departure"),
-    ],
-)
-def test_a_row_failing_a_rule_is_quarantined_with_its_reason(spark, fields, reason):
-    second = {"_row_number": 3, "flight": "99", **fields}
-    good, bad = split(spark, [flight(_row_number=2), flight(**second)])
-    assert [r["flight_number"] for r in good.collect()] == [1545]
-    assert reason in reasons_of(bad)[3]
+# One faulty row per case: the fields that break it and the reason it must be quarantined with.
+ONE_RULE_EACH = [
+    ({"carrier": "NA"}, "null_natural_key"),
+    ({"flight": ""}, "null_natural_key"),
+    ({"origin": None}, "null_natural_key"),
+    ({"dep_delay": "late"}, "malformed_number"),
+    ({"distance": "1,400"}, "malformed_number"),
+    ({"day": "2"}, "date_outside_partition"),
+    ({"sched_dep_time": "NA"}, "missing_scheduled_time"),
+    ({"dep_time": "1261"}, "impossible_time"),
+    ({"arr_time": "2530"}, "impossible_time"),
+    ({CORRUPT_COLUMN: "2013,1,1,517"}, "wrong_field_count"),
+    ({"carrier": "ZZ"}, "unknown_carrier"),
+    ({"dest": "XXX"}, "unknown_airport"),
+    ({"origin": "XXX"}, "unknown_airport"),
+    ({"distance": "0"}, "non_positive_distance"),
+    ({"distance": "-5"}, "non_positive_distance"),
+    ({"dep_delay": "1500", "dep_time": "1935"}, "delay_out_of_bounds"),
+    ({"arr_delay": "-1441"}, "delay_out_of_bounds"),
+    # EWR 05:17 -> ORD 05:30 CST is 73 minutes gate to gate: less than 227 in the air
+    ({"arr_time": "530", "arr_delay": "-169"}, "arrival_before_departure"),
+]
+FIRST_CASE_ROW = 10
+
+
+@pytest.fixture(scope="module")
+def one_rule_each(spark):
+    """The good flight (line 2) and every faulty row of ONE_RULE_EACH (line 10 + its index,
+    a flight number of its own), split once: (good line numbers, reasons by line)."""
+    faulty = [
+        flight(**{"_row_number": FIRST_CASE_ROW + i, "flight": str(100 + i), **fields})
+        for i, (fields, _) in enumerate(ONE_RULE_EACH)
+    ]
+    good, bad = split(spark, [flight(_row_number=2), *faulty])
+    return [r["_row_number"] for r in good.collect()], reasons_of(bad)
+
+
+@pytest.mark.parametrize(("case", "reason"), enumerate(r for _, r in ONE_RULE_EACH))
+def test_a_row_failing_a_rule_is_quarantined_with_its_reason(one_rule_each, case, reason):
+    good, reasons = one_rule_each
+    row = FIRST_CASE_ROW + case
+    assert 2 in good and row not in good, ONE_RULE_EACH[case][0]  # the good row passes
+    assert reason in reasons[row], ONE_RULE_EACH[case][0]
 
 
 def test_a_row_failing_several_rules_carries_every_reason(spark):

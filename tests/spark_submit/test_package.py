@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import tarfile
 import tomllib
 import zipfile
@@ -40,3 +42,16 @@ def test_the_venv_has_the_locked_job_packages_and_not_spark(dist):
     gx = next(p["version"] for p in lock["package"] if p["name"] == "great-expectations")
     requirements = (dist / "job-requirements.txt").read_text()
     assert f"great-expectations=={gx}" in requirements and "pyspark==" not in requirements
+
+
+def test_a_code_only_package_leaves_the_venv_out(tmp_path):
+    """For a cluster that brings its own Python (``--code-only``): code, conf and jars only."""
+    done = subprocess.run(
+        [str(REPO_ROOT / "spark-submit" / "package"), "--code-only", "--dist", str(tmp_path)],
+        env={**os.environ, "LAKEHOUSE_ENV": "local"}, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    assert "code.zip" in manifest and "jobs/silver_job.py" in manifest
+    assert not [name for name in manifest if name.endswith(".tar.gz")]
+    assert not (tmp_path / "pyspark_venv.tar.gz").exists()
