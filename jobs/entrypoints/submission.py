@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from jobs.io.session import LOOPBACK, jars_dir, resolved_jar_paths
+from jobs.io.session import LOOPBACK, jars_dir, resolved_jar_paths, spark_conf
 from jobs.settings import REPO_ROOT, EmrSettings, Settings, lakehouse_root
 
 JOBS = ("bronze", "silver", "gold", "ml")
@@ -47,14 +47,20 @@ def local_command(
 ) -> list[str]:
     """``spark-submit`` on this machine with the pinned jars and the project's interpreter."""
     spark_submit = Path(sys.executable).parent / "spark-submit"
+    name = f"flights-lakehouse[{settings.env}] {job}_job"
     command = [
         str(spark_submit),
         "--master", settings.spark.master,
         "--driver-memory", settings.spark.driver_memory,
-        "--name", f"flights-lakehouse[{settings.env}] {job}_job",
+        "--name", name,
         "--jars", ",".join(str(p) for p in resolved_jar_paths()),
         "--conf", f"spark.ui.enabled={str(settings.spark.ui_enabled).lower()}",
     ]  # fmt: skip
+    # spark-submit starts the driver JVM before the job builds its session, so the options
+    # the session would give it ([spark] driver_java_options, the class archive) go here.
+    java_options = spark_conf(settings, name).get("spark.driver.extraJavaOptions")
+    if java_options:
+        command += ["--driver-java-options", java_options]
     script, leading = entry_point(job, pipes)
     if packaged and is_standalone(settings):
         # Executors on a standalone cluster get the packed venv, as EMR's do (client mode:

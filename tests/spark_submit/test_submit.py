@@ -40,6 +40,7 @@ RANGE = ["--start", START.isoformat(), "--end", END.isoformat()]
 TABLES = ["bronze/flights", "silver/flights", "quarantine/flights", "silver/airlines"]
 WRAPPERS = REPO_ROOT / "spark-submit"
 SPARK_CLASS = Path(sys.executable).parent / "spark-class"
+JAVA_OPTIONS = "LAKEHOUSE__SPARK__DRIVER_JAVA_OPTIONS"  # set by tests/conftest.py
 SPARK_HOME = Path(pyspark.__file__).parent  # the pip package is a Spark home: jars, launchers
 
 
@@ -136,6 +137,21 @@ def test_the_output_names_the_event_log_and_the_app(submitted):
     assert (
         "bronze/flights" in runs[0].stdout and "history: http://127.0.0.1:18080/" in runs[0].stdout
     )
+
+
+def test_the_driver_jvms_start_with_the_configured_java_options(submitted):
+    """spark-submit starts the driver JVM before the job builds its session, so the wrapper
+    passes ``[spark] driver_java_options`` itself: the tests set
+    ``-Dspark.sql.codegen.wholeStage=false``, a system property that only a JVM started with
+    it has, and that Spark then lists among the application's properties."""
+    root, _ = submitted
+    assert "-Dspark.sql.codegen.wholeStage=false" in os.environ[JAVA_OPTIONS]
+    logs = sorted((root / "spark-events").iterdir())
+    assert len(logs) >= 2
+    for log in logs:
+        with log.open() as lines:
+            update = next(json.loads(x) for x in lines if "SparkListenerEnvironmentUpdate" in x)
+        assert dict(update["Spark Properties"]).get("spark.sql.codegen.wholeStage") == "false"
 
 
 def test_the_report_has_rows_versions_app_and_plan(submitted):
