@@ -19,12 +19,21 @@ import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
+# Where the README's servers listen (Dagster UI, MLflow, MinIO, the Spark
+# history server, `make postgres`). 55432 lies in the range Linux hands out for port 0, so a
+# test server could otherwise take the port a README walkthrough beside it is about to use.
+WELL_KNOWN_PORTS = frozenset({3000, 5000, 9000, 18080, 55432})
+
 
 def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A TCP port on 127.0.0.1 that nothing listens on right now, and none of
+    ``WELL_KNOWN_PORTS``."""
+    while True:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = int(s.getsockname()[1])
+        if port not in WELL_KNOWN_PORTS:
+            return port
 
 
 def server_arguments(
