@@ -107,18 +107,22 @@ def minio_server() -> Iterator[minio.MinioServer]:
 
 # The modules that take longest, longest first (seconds of set-up and calls in a fresh-clone
 # `make test`, two workers). `make test` runs two worker processes that take whole modules in
-# collection order (pytest-xdist, --dist loadfile): starting the README's 17 minutes first
+# collection order (pytest-xdist, --dist loadfile): starting the README's 14 minutes first
 # keeps it from being the tail that one worker runs alone at the end. Modules not listed keep
 # their order after.
 SLOWEST_FIRST = [
-    "tests/test_readme.py",  # 1,020: the walkthroughs top to bottom, `make demo` included
-    "tests/test_readme_own_root.py",  # 220: the quick `make bench`
-    "tests/test_automation_daemon.py",  # 280
-    "tests/test_dev_profile.py",  # 330
-    "tests/spark_submit/test_submit.py",  # local[*] and a standalone cluster
-    "tests/test_dev_mlflow.py",  # 100
-    "tests/assets/test_pipes.py",  # 110
-    "tests/test_concurrent_runs.py",  # 65
+    "tests/test_readme.py",  # 820: the walkthroughs top to bottom, `make demo` included
+    "tests/test_automation_daemon.py",  # 255
+    "tests/test_dev_profile.py",  # 255
+    "tests/spark_submit/test_submit.py",  # 240: local[*] and a standalone cluster
+    "tests/test_readme_own_root.py",  # 195: the quick `make bench`
+    "tests/jobs/io/test_maintenance.py",  # 115
+    "tests/assets/test_ml.py",  # 105
+    "tests/test_dev_mlflow.py",  # 95
+    "tests/assets/test_pipes.py",  # 75
+    "tests/test_pipeline_e2e.py",  # 65
+    "tests/test_crashes.py",  # 60
+    "tests/test_concurrent_runs.py",  # 50
 ]
 
 
