@@ -201,14 +201,17 @@ def test_the_history_server_reads_the_event_logs_from_the_bucket(dev_run, minio_
 def test_health_probes_minio_postgres_and_mlflow(dev_run, minio_server, postgres_server, capsys):
     _, root, _ = dev_run
     server, password = postgres_server
+    # No MLflow server listens there (dev's own 5000 may be the README test's, beside this).
+    no_mlflow = f"http://127.0.0.1:{free_port()}"
 
     def health(pg_port: int) -> tuple[int, str, list[str]]:
         env = dev_environment(root, minio_server.endpoint, pg_port, password)
+        env["LAKEHOUSE__ML__TRACKING_URI"] = no_mlflow
         code, out, err = in_process(["health"], env, capsys)
         failed = [line.split()[1] for line in err.splitlines() if line.startswith("FAIL")]
         return code, out, failed
 
-    # No MLflow server runs in this module: its probe fails, naming the tracking URI.
+    # The MLflow probe fails, naming the tracking URI.
     code, out, failed = health(server.port)
     assert (code, failed) == (1, ["mlflow"])
     assert "ok    storage tables               s3a://lakehouse-dev writable" in out
