@@ -19,10 +19,12 @@ import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
-# Where the README's servers listen (Dagster UI, MLflow, MinIO, the Spark
-# history server, `make postgres`). 55432 lies in the range Linux hands out for port 0, so a
-# test server could otherwise take the port a README walkthrough beside it is about to use.
-WELL_KNOWN_PORTS = frozenset({3000, 5000, 9000, 18080, 55432})
+# The dev servers' default ports (conf/dev.toml and the Makefile name the same).
+MINIO_PORT, POSTGRES_PORT, MLFLOW_PORT = 9000, 55432, 5000
+# Where the README's servers listen: those three, the Dagster UI and the Spark history
+# server. 55432 lies in the range Linux hands out for port 0, so a test server could
+# otherwise take the port a README walkthrough beside it is about to use.
+WELL_KNOWN_PORTS = frozenset({MINIO_PORT, POSTGRES_PORT, MLFLOW_PORT, 3000, 18080})
 
 
 def free_port() -> int:

@@ -19,7 +19,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from devservers import answers, pid_alive, server_arguments, stop_or_reset, stop_pid
+from devservers import MINIO_PORT, answers, pid_alive, server_arguments, stop_or_reset, stop_pid
 from devservers.tools import ToolMissing, tool
 
 KEY_ENV, SECRET_ENV = "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"
@@ -103,7 +103,7 @@ def stop(directory: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = server_arguments("devservers.minio", __doc__ or "", 9000, argv)
+    args = server_arguments("devservers.minio", __doc__ or "", MINIO_PORT, argv)
     if args.action != "start":
         return stop_or_reset(args.action, args.dir, "MinIO", stop)
     key, secret = os.environ.get(KEY_ENV), os.environ.get(SECRET_ENV)

@@ -21,7 +21,16 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from devservers import answers, pid_alive, postgres, stop_or_reset, stop_pid
+from devservers import (
+    MINIO_PORT,
+    MLFLOW_PORT,
+    POSTGRES_PORT,
+    answers,
+    pid_alive,
+    postgres,
+    stop_or_reset,
+    stop_pid,
+)
 
 DATABASE = "mlflow"
 BUCKET = "mlflow-dev"
@@ -110,9 +119,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m devservers.mlflow", description=__doc__)
     parser.add_argument("action", choices=["start", "stop", "reset"])
     parser.add_argument("--dir", type=lambda p: Path(p).resolve(), required=True)
-    parser.add_argument("--port", type=int, default=5000)
-    parser.add_argument("--postgres-port", type=int, default=55432)
-    parser.add_argument("--s3-endpoint", default="http://127.0.0.1:9000")
+    parser.add_argument("--port", type=int, default=MLFLOW_PORT)
+    parser.add_argument("--postgres-port", type=int, default=POSTGRES_PORT)
+    parser.add_argument("--s3-endpoint", default=f"http://127.0.0.1:{MINIO_PORT}")
     args = parser.parse_args(argv)
     if args.action != "start":
         return stop_or_reset(args.action, args.dir, "MLflow", stop)

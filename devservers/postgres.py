@@ -18,7 +18,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from devservers import server_arguments, stop_or_reset
+from devservers import POSTGRES_PORT, server_arguments, stop_or_reset
 
 DEFAULT_PASSWORD_ENV = "LAKEHOUSE_WAREHOUSE_PASSWORD"
 
@@ -184,7 +184,7 @@ def stop(directory: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = server_arguments("devservers.postgres", __doc__ or "", 55432, argv)
+    args = server_arguments("devservers.postgres", __doc__ or "", POSTGRES_PORT, argv)
     if args.action != "start":
         return stop_or_reset(args.action, args.dir, "PostgreSQL", stop)
     password = os.environ.get(DEFAULT_PASSWORD_ENV)

@@ -1,9 +1,14 @@
-"""The ``lakehouse`` CLI in a process of its own, as a user runs it."""
+"""The ``lakehouse`` CLI in a process of its own, as a user runs it, or in the test's process."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+
+import pytest
+
+from assets.cli import main
 
 
 def lakehouse(args: list[str], env: dict[str, str]) -> str:
@@ -16,3 +21,18 @@ def lakehouse(args: list[str], env: dict[str, str]) -> str:
     output = done.stdout + done.stderr
     assert done.returncode == 0, output[-4000:]
     return output
+
+
+def in_process(
+    args: list[str], env: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> tuple[int, str, str]:
+    """``lakehouse ARGS`` with ``env`` in this process and its Spark session, without the
+    start-up of a process of its own: (exit code, stdout, stderr)."""
+    capsys.readouterr()
+    with pytest.MonkeyPatch.context() as patch:
+        for key, value in env.items():
+            if os.environ.get(key) != value:
+                patch.setenv(key, value)
+        code = main(args)
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err

@@ -26,7 +26,7 @@ from jobs.io.objectstore import s3_client, split_uri
 from jobs.io.session import build_spark_session
 from jobs.settings import REPO_ROOT, Settings, load_settings
 from jobs.tables import delta_tables
-from tests.cli import lakehouse
+from tests.cli import in_process, lakehouse
 from tests.reference import comparable
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e, pytest.mark.postgres]
@@ -64,21 +64,6 @@ def local_run(spark, settings):
     assert main(["land", *RANGE]) == 0
     assert main(["run", *RANGE]) == 0
     return settings
-
-
-def in_process(
-    args: list[str], env: dict[str, str], capsys: pytest.CaptureFixture[str]
-) -> tuple[int, str, str]:
-    """``lakehouse ARGS`` with ``env`` in this process, whose Spark session already reads
-    MinIO (the dev run itself is the user's separate process): (exit code, stdout, stderr)."""
-    capsys.readouterr()
-    with pytest.MonkeyPatch.context() as patch:
-        for key, value in env.items():
-            if os.environ.get(key) != value:
-                patch.setenv(key, value)
-        code = main(args)
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def table_rows(spark: SparkSession, settings: Settings, table: str) -> DataFrame:
