@@ -1,6 +1,9 @@
 """The dev profile's MLflow: a real tracking server (devservers/mlflow.py) whose store is the
 dev PostgreSQL and whose artifacts go to MinIO. Train, register, promote and score through
-the CLI against it, as a user of the dev profile does."""
+the CLI against it, as a user of the dev profile does. The commands run in this process, on
+its warm Spark session (reading MinIO through S3A): a process of their own would cost each a
+cold JVM, and the README's dev walkthrough already runs `lakehouse model` against the
+server from a shell."""
 
 import datetime as dt
 import os
@@ -15,7 +18,7 @@ from jobs.io.objectstore import ensure_buckets, s3_client
 from jobs.io.session import build_spark_session
 from jobs.settings import load_settings
 from jobs.tables import table
-from tests.cli import lakehouse
+from tests.cli import in_process
 from tests.jobs.builders import synthetic_features
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
@@ -59,15 +62,21 @@ def dev_env(tracking, minio_server, postgres_server, lakehouse_root, spark):
     return env, dev
 
 
-def test_train_promote_and_score_against_the_tracking_server(dev_env, tracking, spark):
+def test_train_promote_and_score_against_the_tracking_server(dev_env, tracking, spark, capsys):
     env, dev = dev_env
-    trained = lakehouse(["train", "--log-level", "WARNING"], env)
+
+    def lakehouse(args: list[str]) -> str:
+        code, out, err = in_process(args, env, capsys)
+        assert code == 0, (out + err)[-4000:]
+        return out + err
+
+    trained = lakehouse(["train", "--log-level", "WARNING"])
     assert "champion: version 1" in trained
-    listed = lakehouse(["model"], env)
+    listed = lakehouse(["model"])
     assert f"flights_delay in {tracking.uri}" in listed
     assert "challenger,champion" in listed
     day = CUTOFF + dt.timedelta(days=1)
-    scored = lakehouse(["score", "--start", day.isoformat(), "--end", day.isoformat()], env)
+    scored = lakehouse(["score", "--start", day.isoformat(), "--end", day.isoformat()])
     assert "ml/delay_predictions" in scored
     predictions = delta_io.read_table(spark, dev.table_uri("ml", "delay_predictions"))
     assert predictions.count() == 120
