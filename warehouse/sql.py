@@ -72,6 +72,19 @@ def copy_stage_from_s3(stage: str, prefix: str, iam_role: str) -> str:
     return f"COPY {ident(stage)} FROM '{prefix}' IAM_ROLE '{iam_role}' FORMAT AS PARQUET"
 
 
+def lock_schema_changes(backend: Backend, schema: str) -> str | None:
+    """Serialize creating and migrating the tables of one schema across concurrent loads.
+
+    PostgreSQL's ``CREATE ... IF NOT EXISTS`` looks in the catalog before inserting into it,
+    so two first loads at once can both try to create the schema or the table, and one then
+    fails on the catalog's unique index; the lock makes the second look after the first
+    committed. (DuckDB has one writer; Redshift's loads take their own path.)
+    """
+    if backend == "postgres":
+        return f"SELECT pg_advisory_xact_lock(hashtext('schema changes {schema}'))"
+    return None
+
+
 def lock_table(backend: Backend, schema: str, table: str) -> str | None:
     """Serialize the delete-and-insert of one table across concurrent loads.
 

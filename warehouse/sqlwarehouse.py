@@ -146,7 +146,9 @@ class SqlWarehouse:
         names = [c.name for c in columns]
         stage = sql.stage_name(spec, "<load id>")
         dimension = not spec.partitioned
+        lock = sql.lock_schema_changes(self.backend, self.schema)
         return [
+            *([lock] if lock else []),
             sql.create_schema(self.schema),
             sql.create_table(self.backend, self.schema, spec, columns),
             *([sql.create_loads_table(self.schema)] if dimension else []),
@@ -164,7 +166,11 @@ class SqlWarehouse:
     def ensure_table(
         self, cursor: Any, spec: WarehouseTable, columns: list[ColumnDef]
     ) -> list[str]:
-        """Create the schema and table if absent; add new columns; refuse incompatible ones."""
+        """Create the schema and table if absent; add new columns; refuse incompatible ones
+        (under the schema's lock where the backend has one, held until the caller commits)."""
+        lock = sql.lock_schema_changes(self.backend, self.schema)
+        if lock:
+            cursor.execute(lock)
         cursor.execute(sql.create_schema(self.schema))
         existing = self._existing(cursor, spec.name)
         if not existing:

@@ -161,6 +161,31 @@ def test_concurrent_loads_of_different_and_overlapping_ranges_lose_nothing(sql_w
     assert len(set(contents(sql_warehouse))) == 8 * 3
 
 
+def test_concurrent_first_loads_create_the_schema_and_table_once(sql_warehouse):
+    """Loads racing into a warehouse that has neither the schema nor the table: PostgreSQL's
+    ``CREATE ... IF NOT EXISTS`` alone lets two of them insert the same catalog row."""
+    if sql_warehouse.backend != "postgres":
+        pytest.skip("DuckDB allows one writing process")
+    days = [D1 + dt.timedelta(days=n) for n in range(6)]
+    barrier = threading.Barrier(len(days))
+    errors: list[BaseException] = []
+
+    def load(day: dt.date) -> None:
+        try:
+            barrier.wait()
+            sql_warehouse.load(ROUTES, routes([(day, "EWR", 1), (day, "JFK", 2)]), day, day)
+        except BaseException as exc:  # surfaced below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=load, args=(day,)) for day in days]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors, errors
+    assert sql_warehouse.count(ROUTES, days[0], days[-1]) == 2 * len(days)
+
+
 # A load of whole days of ROUTES (three airports a day) in a process of its own.
 LOAD_SCRIPT = """
 import datetime as dt, sys
