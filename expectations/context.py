@@ -92,7 +92,10 @@ def project_config(settings: Settings) -> dict[str, Any]:
                 "class_name": "SiteBuilder",
                 "show_how_to_buttons": False,
                 "store_backend": _backend(settings, "docs"),
-                "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+                "site_index_builder": {
+                    "class_name": "DefaultSiteIndexBuilder",
+                    "validation_results_limit": settings.quality.docs_index_results,
+                },
             }
         },
         "fluent_datasources": {

@@ -136,6 +136,13 @@ class QualitySettings(_Strict):
     max_delay_minutes: int = Field(
         default=1440, ge=60, description="A departure or arrival delay beyond this is quarantined."
     )
+    docs_index_results: int = Field(
+        default=200,
+        ge=1,
+        description="The Data Docs index lists the newest this many gate results (each keeps "
+        "its own page). Every gate rebuilds the index by reading each result it lists, so an "
+        "unbounded index made every gate slower as results accumulated.",
+    )
 
 
 class MaintenanceSettings(_Strict):

@@ -97,6 +97,24 @@ def test_the_docs_index_lists_every_suite_and_the_validations(spark, context):
     assert "2013-01-01..2013-01-01_run-fedcba98" in text
 
 
+def test_the_docs_index_lists_only_the_newest_results_and_every_result_keeps_its_page(
+    spark, settings, tmp_path
+):
+    storage = settings.storage.model_copy(update={"quality": str(tmp_path / "quality")})
+    quality = settings.quality.model_copy(update={"docs_index_results": 2})
+    bounded = quality_context(settings.model_copy(update={"storage": storage, "quality": quality}))
+    df = carrier_days(spark, [(D, "UA", 3, 1, 5.0, 0.5)])
+    pages = [gate.validate(bounded, df, "carrier_daily", run * 10, D, D).page
+             for run in ("aaaaaaaa", "bbbbbbbb", "cccccccc")]  # fmt: skip
+    index = Path(bounded.docs_index().removeprefix("file://")).read_text()
+    assert [run in index for run in ("_run-aaaaaaaa", "_run-bbbbbbbb", "_run-cccccccc")] == [
+        False,
+        True,
+        True,
+    ]
+    assert all(Path(str(page).removeprefix("file://")).is_file() for page in pages), pages
+
+
 def test_latest_reports_pick_the_newest_result_covering_the_day(spark, context):
     gate.validate(context, carrier_days(spark, [(D, "UA", 3, 1, 5.0, 0.5)]), "carrier_daily",
                   "11111111aa", D, D + dt.timedelta(days=2))  # fmt: skip
