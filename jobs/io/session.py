@@ -143,11 +143,20 @@ def _add_class_archive(settings: Settings, conf: dict[str, str]) -> None:
     with this checkout's jars, when `make setup` made it and the settings name none."""
     key = "spark.driver.extraJavaOptions"
     own = conf.get(key, "")
-    if not is_local_master(settings) or settings.spark.jars != "local" or "Archive" in own:
+    if not is_local_master(settings) or settings.spark.jars != "local" or _names_archive(own):
         return
     options = java_options(jars_dir())
     if options:
         conf[key] = f"{own} {options}".strip()
+
+
+# JVM options by which the settings choose class sharing themselves: their own archive, the
+# dump of one (the archive's own making, jobs/io/class_archive.py), or none at all.
+_ARCHIVE_OPTIONS = ("-XX:SharedArchiveFile=", "-XX:ArchiveClassesAtExit=", "-Xshare:off")
+
+
+def _names_archive(options: str) -> bool:
+    return any(word.startswith(_ARCHIVE_OPTIONS) for word in options.split())
 
 
 # Where a local driver listens (RPC, block manager, UI): this machine only. Spark's web UIs

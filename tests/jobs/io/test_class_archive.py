@@ -41,6 +41,11 @@ def test_options_of_the_settings_are_kept_and_an_archive_they_name_wins(jars_wit
     assert options.startswith("-Dlakehouse=1 -XX:SharedArchiveFile=")
     theirs = with_driver_options(local, "-XX:SharedArchiveFile=/other.jsa")
     assert spark_conf(theirs, "app")[OPTIONS] == "-XX:SharedArchiveFile=/other.jsa"
+    for own in ("-Xshare:off", "-XX:ArchiveClassesAtExit=/dump.jsa"):  # sharing chosen
+        assert spark_conf(with_driver_options(local, own), "app")[OPTIONS] == own
+    # A word that merely contains "Archive" chooses nothing.
+    named = spark_conf(with_driver_options(local, "-Dmy.Archive=1"), "app")[OPTIONS]
+    assert named.startswith("-Dmy.Archive=1 -XX:SharedArchiveFile=")
 
 
 def test_clusters_and_emr_never_see_this_machines_archive(jars_with_archive):
