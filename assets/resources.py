@@ -24,7 +24,7 @@ from pydantic import PrivateAttr
 from pyspark.sql import DataFrame, SparkSession
 
 from assets.metadata import render
-from assets.partitions import window_dates
+from assets.partitions import run_dates, window_dates
 from jobs.entrypoints import submission
 from jobs.io import table_io
 from jobs.io.session import build_spark_session
@@ -43,12 +43,17 @@ class LakehouseConfig(ConfigurableResource):
 
 
 class SparkResource(ConfigurableResource):
-    """The process's Spark session, built by the one session builder."""
+    """The process's Spark session, built by the one session builder for the run's days: a
+    run of a few days plans its queries as a small run (``[spark.small_run]``)."""
 
     lakehouse: LakehouseConfig
+    _days: tuple[dt.date, dt.date] | None = PrivateAttr(default=None)
+
+    def setup_for_execution(self, context: InitResourceContext) -> None:
+        self._days = run_dates(context.dagster_run.tags) if context.dagster_run else None
 
     def session(self, app_name: str = "flights-lakehouse") -> SparkSession:
-        settings = self.lakehouse.settings()
+        settings = self.lakehouse.settings().for_range(*(self._days or (None, None)))
         return build_spark_session(settings, f"flights-lakehouse[{settings.env}] {app_name}")
 
 

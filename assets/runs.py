@@ -16,12 +16,9 @@ from dagster import (
 
 from assets.definitions import assets_for
 from assets.landing import landing_specs
+from assets.partitions import RANGE_END_TAG, RANGE_START_TAG
 from assets.resources import build_resources
 
-# The run tags that make one run cover a partition range (what a single-run backfill from
-# the UI sets); `materialize` has no range argument of its own.
-RANGE_START_TAG = "dagster/asset_partition_range_start"
-RANGE_END_TAG = "dagster/asset_partition_range_end"
 # What `lakehouse run` materializes unless told otherwise: every table from bronze to the
 # warehouse. Training and scoring have their own commands (a model trained on a range that
 # includes the days it scores would leak), and automation runs them in the daemon.
@@ -67,6 +64,7 @@ def materialize_range(
     return defs.resolve_job_def(job).execute_in_process(
         run_config=run_config,
         instance=instance,
+        # `materialize` has no range argument of its own: the tags of a single-run backfill.
         tags={RANGE_START_TAG: start.isoformat(), RANGE_END_TAG: end.isoformat()},
         raise_on_error=False,
     )

@@ -38,7 +38,8 @@ def main() -> None:
     from jobs.io.session import build_spark_session
     from jobs.settings import load_settings
 
-    settings = load_settings("local")
+    # Planned as the pipeline plans the same days (a small run's settings, or the usual).
+    settings = load_settings("local").for_range(args.start, args.end)
     spark = build_spark_session(settings, "bare-pyspark-baseline")
     session_s = time.monotonic() - STARTED
     out = str(args.out)

@@ -40,6 +40,30 @@ class StorageSettings(_Strict):
     )
 
 
+class SmallRunSettings(_Strict):
+    """How a run of a few days plans its queries (``[spark.small_run]``).
+
+    Such a run (a day the automation launches, a rerun) handles a few thousand rows, so its
+    time goes to planning some two hundred queries in a JVM that has only just started, not
+    to moving data: generating and compiling Java for each query (Spark's code generation),
+    re-planning each stage (adaptive execution) and scheduling many near-empty shuffle
+    tasks cost more than they save there. A one-day run in a fresh process: 55 -> 39 s.
+    """
+
+    days: int = Field(
+        default=31,
+        ge=0,
+        description="Runs whose range spans at most this many days use the settings below "
+        "(0: none). A month still gains; the whole year runs as configured above.",
+    )
+    shuffle_partitions: int = Field(default=1, ge=1, le=10_000)
+    adaptive: bool = Field(default=False, description="Adaptive query execution.")
+    codegen: bool = Field(
+        default=False,
+        description="Whole-stage and expression code generation (false: Spark interprets).",
+    )
+
+
 class SparkSettings(_Strict):
     master: str
     jars: Literal["local", "submitted"] = Field(
@@ -65,6 +89,12 @@ class SparkSettings(_Strict):
         "-XX:TieredStopAtLevel=1 (JIT compiler C1 only: about a quarter less CPU for a short "
         "run of a few days, slower for long ones; the test suite sets it).",
     )
+    adaptive: bool = Field(default=True, description="Adaptive query execution.")
+    codegen: bool = Field(
+        default=True,
+        description="Whole-stage and expression code generation (false: Spark interprets).",
+    )
+    small_run: SmallRunSettings = Field(default_factory=SmallRunSettings)
     conf: dict[str, str] = Field(default_factory=dict)
 
 
@@ -299,6 +329,21 @@ class Settings(_Strict):
     def logs_dir(self) -> Path:
         """Where each ``lakehouse`` run writes its full log (always a local folder)."""
         return self.root / "logs"
+
+    def for_range(self, start: dt.date | None, end: dt.date | None) -> Settings:
+        """These settings for a run of ``start..end`` (no range: unchanged): a range of at
+        most ``[spark.small_run] days`` days plans its queries as ``SmallRunSettings`` say."""
+        small = self.spark.small_run
+        if start is None or end is None or not 0 < (end - start).days + 1 <= small.days:
+            return self
+        spark = self.spark.model_copy(
+            update={
+                "shuffle_partitions": small.shuffle_partitions,
+                "adaptive": small.adaptive,
+                "codegen": small.codegen,
+            }
+        )
+        return self.model_copy(update={"spark": spark})
 
     def alerts_webhook(self) -> str | None:
         """Where run-failure alerts are POSTed: ``$LAKEHOUSE_ALERT_WEBHOOK`` (a secret URL,

@@ -31,18 +31,15 @@ os.environ.pop("DAGSTER_HOME", None)
 # (the quick bench: 347 -> 247 CPU s), and two test workers keep both cores busy. This
 # process's own session (the `spark` fixture) keeps the default: it lives for the whole run,
 # where C2's code pays off (in one process, three asset modules took 223 -> 241 CPU s with C1).
-# Those JVMs also evaluate expressions interpreted instead of generating and compiling Java
-# for each query (Janino, and the generated source shipped in every task): on a one-day run,
-# code generation was the largest share of the driver's CPU samples (Java Flight Recorder),
-# and turning it off took the run from 78 to 65 CPU s. The `spark` fixture's session keeps
-# code generation, so the path EMR runs is the one most tests exercise.
 # One compiler thread and the serial collector: such a JVM compiles and collects little, and
 # G1's concurrent threads and a second C1 thread only compete with the other test worker
-# (a one-day rerun, three alternating pairs: 59, 60, 62 -> 53, 55, 53 CPU s).
+# (a one-day rerun, three alternating pairs: 59, 60, 62 -> 53, 55, 53 CPU s). How queries are
+# planned (code generation, adaptive execution) is the settings' choice, as for users: a run
+# of a few days is a small run ([spark.small_run]). The system property marks a JVM started
+# with these options (tests/spark_submit/test_submit.py).
 _OTHER_JVMS = "LAKEHOUSE__SPARK__DRIVER_JAVA_OPTIONS"
 os.environ[_OTHER_JVMS] = (
-    "-XX:TieredStopAtLevel=1 -XX:CICompilerCount=1 -XX:+UseSerialGC "
-    "-Dspark.sql.codegen.wholeStage=false -Dspark.sql.codegen.factoryMode=NO_CODEGEN"
+    "-XX:TieredStopAtLevel=1 -XX:CICompilerCount=1 -XX:+UseSerialGC -Dlakehouse.jvm=test"
 )
 # S3 credentials of the test MinIO, in the environment before the JVM starts (S3A reads them
 # from there). The secret doubles as a canary: tests assert it is never written anywhere.

@@ -196,7 +196,7 @@ def main(
         print(f"error: --end {args.end} is before --start {args.start}", file=sys.stderr)
         return 2
     try:
-        settings = load_settings(args.env)
+        settings = load_settings(args.env).for_range(args.start, args.end)
     except SettingsError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -113,7 +113,13 @@ def spark_conf(settings: Settings, app_name: str) -> dict[str, str]:
         "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",
         "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
         "spark.sql.session.timeZone": "UTC",
-        "spark.sql.adaptive.enabled": "true",
+        # Set whichever way the settings say (a small run's, or Spark's defaults), so a
+        # process whose session ran a small run runs a large one as configured.
+        "spark.sql.adaptive.enabled": str(settings.spark.adaptive).lower(),
+        "spark.sql.codegen.wholeStage": str(settings.spark.codegen).lower(),
+        # Also expressions outside whole-stage code: interpreted instead of compiled (an
+        # internal setting that Spark's own tests use; FALLBACK is its default).
+        "spark.sql.codegen.factoryMode": "FALLBACK" if settings.spark.codegen else "NO_CODEGEN",
         "spark.sql.shuffle.partitions": str(settings.spark.shuffle_partitions),
         # Delta replays its log with this many tasks; the default (50) is slow for small tables.
         "spark.databricks.delta.snapshotPartitions": str(settings.spark.shuffle_partitions),

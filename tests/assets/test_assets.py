@@ -193,3 +193,19 @@ def test_gold_loads_into_a_real_postgres_with_equal_counts(
         assert first.warehouse_rows == first.lakehouse_rows == sum(gold.values()), name
         assert (again.result.rows_deleted, again.result.rows_inserted) == (sum(gold.values()),) * 2
         assert again.warehouse_rows == sum(gold.values())
+
+
+def test_a_run_of_a_few_days_is_planned_as_a_small_run(run):
+    plan = metadata(run, "silver/flights")["spark_plan"]
+    assert "== Physical Plan ==" in plan
+    assert "AdaptiveSparkPlan" not in plan and "[codegen id" not in plan
+
+
+def test_a_longer_run_is_planned_as_configured(run, monkeypatch, spark):
+    monkeypatch.setenv("LAKEHOUSE__SPARK__SMALL_RUN__DAYS", "2")  # the module's 3 days are more
+    result = materialize_range(START, END, selection="key:gold/carrier_daily")
+    assert result.success, failure_messages(result)
+    assert "AdaptiveSparkPlan" in metadata(result, "gold/carrier_daily")["spark_plan"]
+    # Adaptive execution shows the plan before its stages are compiled; the run's session:
+    assert spark.conf.get("spark.sql.codegen.wholeStage") == "true"
+    assert spark.conf.get("spark.sql.shuffle.partitions") == "2"  # the tests' setting

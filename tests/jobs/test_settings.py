@@ -1,3 +1,4 @@
+import datetime as dt
 from pathlib import Path
 
 import pytest
@@ -72,3 +73,28 @@ def test_the_running_session_is_configured_by_the_builder(spark):
     assert spark.conf.get("spark.sql.session.timeZone") == "UTC"
     assert spark.conf.get("spark.sql.adaptive.enabled") == "true"
     assert spark.sparkContext.getConf().get("spark.ui.enabled") == "false"
+
+
+@pytest.mark.parametrize(
+    ("first", "last", "small"),
+    [
+        ("2013-06-15", "2013-06-15", True),  # a day the automation launches
+        ("2013-06-01", "2013-07-01", True),  # 31 days, the limit
+        ("2013-06-01", "2013-07-02", False),
+        (None, None, False),  # not a run of days (training, maintenance)
+    ],
+)
+def test_a_run_of_a_few_days_plans_its_queries_as_a_small_run(first, last, small):
+    settings = load_settings("local", environ={})
+    dates = [dt.date.fromisoformat(d) if d else None for d in (first, last)]
+    conf = spark_conf(settings.for_range(*dates), "app")
+    expected = ["1", "false", "false", "NO_CODEGEN"] if small else ["8", "true", "true", "FALLBACK"]
+    keys = ["spark.sql.shuffle.partitions", "spark.sql.adaptive.enabled"]
+    keys += ["spark.sql.codegen.wholeStage", "spark.sql.codegen.factoryMode"]
+    assert [conf[key] for key in keys] == expected
+
+
+def test_small_runs_can_be_turned_off():
+    settings = load_settings("local", environ={"LAKEHOUSE__SPARK__SMALL_RUN__DAYS": "0"})
+    day = dt.date(2013, 6, 15)
+    assert settings.for_range(day, day) == settings

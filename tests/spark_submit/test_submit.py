@@ -141,17 +141,17 @@ def test_the_output_names_the_event_log_and_the_app(submitted):
 
 def test_the_driver_jvms_start_with_the_configured_java_options(submitted):
     """spark-submit starts the driver JVM before the job builds its session, so the wrapper
-    passes ``[spark] driver_java_options`` itself: the tests set
-    ``-Dspark.sql.codegen.wholeStage=false``, a system property that only a JVM started with
-    it has, and that Spark then lists among the application's properties."""
+    passes ``[spark] driver_java_options`` itself: the tests' options set the system
+    property ``lakehouse.jvm``, which only a JVM started with them has, and which Spark lists
+    among the application's system properties."""
     root, _ = submitted
-    assert "-Dspark.sql.codegen.wholeStage=false" in os.environ[JAVA_OPTIONS]
+    assert "-Dlakehouse.jvm=test" in os.environ[JAVA_OPTIONS]
     logs = sorted((root / "spark-events").iterdir())
     assert len(logs) >= 2
     for log in logs:
         with log.open() as lines:
             update = next(json.loads(x) for x in lines if "SparkListenerEnvironmentUpdate" in x)
-        assert dict(update["Spark Properties"]).get("spark.sql.codegen.wholeStage") == "false"
+        assert dict(update["System Properties"]).get("lakehouse.jvm") == "test"
 
 
 def test_the_report_has_rows_versions_app_and_plan(submitted):
@@ -161,6 +161,7 @@ def test_the_report_has_rows_versions_app_and_plan(submitted):
     assert flights["rows"] > 1000 and flights["delta_version"] == 0
     assert flights["spark_app_id"].startswith("app-")
     assert "Physical Plan" in flights["plan"]
+    assert "AdaptiveSparkPlan" not in flights["plan"]  # two days: a small run
 
 
 def test_silver_ran_on_the_cluster_with_the_packed_venv_on_its_executors(submitted, cluster):
