@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 
 import pytest
 
@@ -29,10 +31,18 @@ def in_process(
     """``lakehouse ARGS`` with ``env`` in this process and its Spark session, without the
     start-up of a process of its own: (exit code, stdout, stderr)."""
     capsys.readouterr()
+    with patched_environment(env):
+        code = main(args)
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+@contextmanager
+def patched_environment(env: Mapping[str, str]) -> Iterator[None]:
+    """This process's environment holds ``env`` while the block runs (what a command
+    started with ``env`` sees), and is restored after."""
     with pytest.MonkeyPatch.context() as patch:
         for key, value in env.items():
             if os.environ.get(key) != value:
                 patch.setenv(key, value)
-        code = main(args)
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
+        yield

@@ -21,7 +21,7 @@ from assets.cli import main
 from devservers import free_port
 from jobs.io import model_registry
 from jobs.settings import load_settings
-from tests.cli import lakehouse
+from tests.cli import lakehouse, patched_environment
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e, pytest.mark.timeout(1500)]  # set-up included
 
@@ -42,9 +42,7 @@ def environment(lakehouse_root: Path, spark) -> dict[str, str]:
     days = ["--start", "2013-01-01", "--end", "2013-01-14"]
     # The set-up runs in this process, on its warm Spark session; the daemon's run is the
     # process under test.
-    with pytest.MonkeyPatch.context() as patch:
-        for key, value in env.items():
-            patch.setenv(key, value)
+    with patched_environment(env):
         assert main(["land", *days]) == 0
         assert main(["run", *days, "--log-level", "WARNING"]) == 0
         assert main(["train", "--log-level", "WARNING"]) == 0

@@ -24,6 +24,7 @@ from assets.runs import failure_messages, materialize_range
 from assets.warehouse import ROW_COUNT_CHECK
 from jobs.io import landing
 from jobs.settings import REPO_ROOT
+from tests.cli import patched_environment
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
@@ -59,9 +60,7 @@ def dagster_home(postgres_server, tmp_path_factory, settings) -> Iterator[Path]:
         # Batched event writes, as the image sets them for every prod process.
         "DAGSTER_EVENT_BATCH_SIZE": IMAGE_BATCH_SIZE,
     }
-    with pytest.MonkeyPatch.context() as patch:
-        for name, value in env.items():
-            patch.setenv(name, value)
+    with patched_environment(env):
         yield home
 
 
