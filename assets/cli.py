@@ -83,11 +83,16 @@ def _range(args: argparse.Namespace, settings: Settings) -> tuple[dt.date, dt.da
     return start, end
 
 
-def _spark(settings: Settings, purpose: str) -> Any:
-    """The Spark session of the assets' own resource, for commands that read tables."""
-    from assets.resources import build_resources
+def _spark(
+    settings: Settings, purpose: str, days: tuple[dt.date | None, dt.date | None] | None = None
+) -> Any:
+    """The Spark session, built as the assets' resource builds it, for a command that reads
+    tables: it reads their logs and a day's rows, so it plans as a small run, unless ``days``
+    gives the range it works on (``lakehouse maintain``)."""
+    from assets.resources import spark_session
 
-    return build_resources(settings.env)["spark"].session(purpose)
+    tuned = settings.for_range(*days) if days else settings.as_small_run()
+    return spark_session(tuned, purpose)
 
 
 def cmd_land(args: argparse.Namespace, settings: Settings) -> int:
@@ -306,7 +311,8 @@ def cmd_maintain(args: argparse.Namespace, settings: Settings) -> int:
     span = f"{args.start}..{args.end}" if args.start else "whole tables"
     retention = settings.maintenance.vacuum_retention_hours
     print(f"maintaining {span} on {settings.env} (VACUUM retention {retention} h)")
-    for table in maintenance.maintain(_spark(settings, "maintain"), settings, args.start, args.end):
+    spark = _spark(settings, "maintain", (args.start, args.end))
+    for table in maintenance.maintain(spark, settings, args.start, args.end):
         print(f"  {table.describe()}")
     return 0
 

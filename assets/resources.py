@@ -54,7 +54,12 @@ class SparkResource(ConfigurableResource):
 
     def session(self, app_name: str = "flights-lakehouse") -> SparkSession:
         settings = self.lakehouse.settings().for_range(*(self._days or (None, None)))
-        return build_spark_session(settings, f"flights-lakehouse[{settings.env}] {app_name}")
+        return spark_session(settings, app_name)
+
+
+def spark_session(settings: Settings, purpose: str) -> SparkSession:
+    """The process's Spark session (the one builder's), its app named by ``purpose``."""
+    return build_spark_session(settings, f"flights-lakehouse[{settings.env}] {purpose}")
 
 
 class WarehouseResource(ConfigurableResource):

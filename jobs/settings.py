@@ -332,10 +332,16 @@ class Settings(_Strict):
 
     def for_range(self, start: dt.date | None, end: dt.date | None) -> Settings:
         """These settings for a run of ``start..end`` (no range: unchanged): a range of at
-        most ``[spark.small_run] days`` days plans its queries as ``SmallRunSettings`` say."""
-        small = self.spark.small_run
-        if start is None or end is None or not 0 < (end - start).days + 1 <= small.days:
+        most ``[spark.small_run] days`` days plans its queries as a small run."""
+        days = self.spark.small_run.days
+        if start is None or end is None or not 0 < (end - start).days + 1 <= days:
             return self
+        return self.as_small_run()
+
+    def as_small_run(self) -> Settings:
+        """These settings with ``[spark.small_run]``'s way of planning queries (see
+        ``SmallRunSettings``), for a run of a few days or a command that reads little."""
+        small = self.spark.small_run
         spark = self.spark.model_copy(
             update={
                 "shuffle_partitions": small.shuffle_partitions,
