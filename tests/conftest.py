@@ -50,7 +50,7 @@ os.environ["AWS_DEFAULT_REGION"] = "us-east-1"
 
 from devservers import free_port, minio  # noqa: E402
 from devservers import postgres as pgserver  # noqa: E402
-from jobs.io.session import build_spark_session  # noqa: E402
+from jobs.io.session import build_spark_session, planning_conf  # noqa: E402
 from jobs.settings import Settings, load_settings  # noqa: E402
 
 
@@ -71,13 +71,27 @@ def settings(lakehouse_root: Path) -> Settings:
     return load_settings()
 
 
+_OWN = {k: v for k, v in os.environ.items() if k != _OTHER_JVMS}
+_AS_BUILT = planning_conf(load_settings(environ=_OWN))
+
+
 @pytest.fixture(scope="session")
 def spark() -> Iterator[SparkSession]:
     """The one Spark session of the test process, whichever module asks first."""
-    own = {k: v for k, v in os.environ.items() if k != _OTHER_JVMS}
-    session = build_spark_session(load_settings(environ=own), "pytest")
+    session = build_spark_session(load_settings(environ=_OWN), "pytest")
     yield session
     session.stop()
+
+
+@pytest.fixture(autouse=True)
+def _planned_as_built() -> None:
+    """Each test starts with the session planning queries as the ``spark`` fixture built it:
+    a run of a few days earlier in this process (a module's set-up, another module) leaves
+    the shared session planning as a small run ([spark.small_run])."""
+    session = SparkSession.getActiveSession()
+    if session is not None:
+        for key, value in _AS_BUILT.items():
+            session.conf.set(key, value)
 
 
 @pytest.fixture(scope="session")

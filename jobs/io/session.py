@@ -105,6 +105,23 @@ def s3a_conf(s3: S3Settings) -> dict[str, str]:
     return conf
 
 
+def planning_conf(settings: Settings) -> dict[str, str]:
+    """How queries are planned: the runtime settings a small run changes on a session that
+    already exists. All are set whichever way the settings say (a small run's, or Spark's
+    defaults), so a process whose session ran a small run runs a large one as configured."""
+    spark = settings.spark
+    return {
+        "spark.sql.adaptive.enabled": str(spark.adaptive).lower(),
+        "spark.sql.codegen.wholeStage": str(spark.codegen).lower(),
+        # Also expressions outside whole-stage code: interpreted instead of compiled (an
+        # internal setting that Spark's own tests use; FALLBACK is its default).
+        "spark.sql.codegen.factoryMode": "FALLBACK" if spark.codegen else "NO_CODEGEN",
+        "spark.sql.shuffle.partitions": str(spark.shuffle_partitions),
+        # Delta replays its log with this many tasks; the default (50) is slow for small tables.
+        "spark.databricks.delta.snapshotPartitions": str(spark.shuffle_partitions),
+    }
+
+
 def spark_conf(settings: Settings, app_name: str) -> dict[str, str]:
     """The full Spark configuration for ``settings``, as plain strings."""
     conf = {
@@ -113,16 +130,7 @@ def spark_conf(settings: Settings, app_name: str) -> dict[str, str]:
         "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",
         "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
         "spark.sql.session.timeZone": "UTC",
-        # Set whichever way the settings say (a small run's, or Spark's defaults), so a
-        # process whose session ran a small run runs a large one as configured.
-        "spark.sql.adaptive.enabled": str(settings.spark.adaptive).lower(),
-        "spark.sql.codegen.wholeStage": str(settings.spark.codegen).lower(),
-        # Also expressions outside whole-stage code: interpreted instead of compiled (an
-        # internal setting that Spark's own tests use; FALLBACK is its default).
-        "spark.sql.codegen.factoryMode": "FALLBACK" if settings.spark.codegen else "NO_CODEGEN",
-        "spark.sql.shuffle.partitions": str(settings.spark.shuffle_partitions),
-        # Delta replays its log with this many tasks; the default (50) is slow for small tables.
-        "spark.databricks.delta.snapshotPartitions": str(settings.spark.shuffle_partitions),
+        **planning_conf(settings),
         "spark.driver.memory": settings.spark.driver_memory,
         "spark.ui.enabled": str(settings.spark.ui_enabled).lower(),
         "spark.ui.showConsoleProgress": "false",
