@@ -98,3 +98,4 @@ def test_small_runs_can_be_turned_off():
     settings = load_settings("local", environ={"LAKEHOUSE__SPARK__SMALL_RUN__DAYS": "0"})
     day = dt.date(2013, 6, 15)
     assert settings.for_range(day, day) == settings
+    assert settings.as_small_run() == settings  # nor do the commands that read little
