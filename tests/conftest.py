@@ -71,23 +71,31 @@ def settings(lakehouse_root: Path) -> Settings:
     return load_settings()
 
 
-_OWN = {k: v for k, v in os.environ.items() if k != _OTHER_JVMS}
-_AS_BUILT = planning_conf(load_settings(environ=_OWN))
+# The test process's own session plans as a small run ([spark.small_run]): tests handle a
+# few days of rows, as a one-day run does on EMR. Runs of more days than that in a test
+# (tests/assets/test_assets.py) plan as configured, and each test starts from this again.
+def _own_settings() -> Settings:
+    """The settings of this process's session: as a small run, without the other JVMs'
+    options."""
+    own = {k: v for k, v in os.environ.items() if k != _OTHER_JVMS}
+    return load_settings(environ=own).as_small_run()
+
+
+_AS_BUILT = planning_conf(_own_settings())
 
 
 @pytest.fixture(scope="session")
 def spark() -> Iterator[SparkSession]:
     """The one Spark session of the test process, whichever module asks first."""
-    session = build_spark_session(load_settings(environ=_OWN), "pytest")
+    session = build_spark_session(_own_settings(), "pytest")
     yield session
     session.stop()
 
 
 @pytest.fixture(autouse=True)
 def _planned_as_built() -> None:
-    """Each test starts with the session planning queries as the ``spark`` fixture built it:
-    a run of a few days earlier in this process (a module's set-up, another module) leaves
-    the shared session planning as a small run ([spark.small_run])."""
+    """Each test starts with the session planning queries as the ``spark`` fixture built it,
+    whatever a run earlier in this process (a module's set-up, another module) left."""
     session = SparkSession.getActiveSession()
     if session is not None:
         for key, value in _AS_BUILT.items():

@@ -71,7 +71,7 @@ def test_session_conf_has_delta_utc_and_event_logs(settings):
 
 def test_the_running_session_is_configured_by_the_builder(spark):
     assert spark.conf.get("spark.sql.session.timeZone") == "UTC"
-    assert spark.conf.get("spark.sql.adaptive.enabled") == "true"
+    assert spark.conf.get("spark.sql.extensions") == "io.delta.sql.DeltaSparkSessionExtension"
     assert spark.sparkContext.getConf().get("spark.ui.enabled") == "false"
 
 
