@@ -79,28 +79,54 @@ def answers(url: str, timeout: float = 2) -> bool:
 def pid_alive(pid_file: Path) -> bool:
     """True when the process whose id ``pid_file`` holds is running."""
     try:
-        os.kill(int(pid_file.read_text()), 0)
-    except (FileNotFoundError, ValueError, ProcessLookupError):
+        return _running(int(pid_file.read_text()), group=False)
+    except (FileNotFoundError, ValueError):
         return False
-    return True
 
 
-def stop_pid(pid_file: Path, group: bool = False) -> None:
+def _running(pid: int, group: bool) -> bool:
+    """True while ``pid`` (with ``group``, any process of its group) runs. Zombies do not
+    count: a server whose parent exited is reaped by whatever adopted it, and a container's
+    first process may never do so, which would make a stopped server look alive."""
+    proc = Path("/proc")
+    if not proc.is_dir():  # not Linux: signal 0 is the portable, zombie-blind test
+        try:
+            (os.killpg if group else os.kill)(pid, 0)
+        except ProcessLookupError:
+            return False
+        return True
+    stats = proc.glob("[0-9]*/stat") if group else [proc / str(pid) / "stat"]
+    for stat in stats:
+        try:
+            # pid (comm) state ppid pgrp ...: comm may hold spaces, so split after its ')'.
+            state, _ppid, pgrp = stat.read_text().rsplit(")", 1)[1].split()[:3]
+        except (OSError, IndexError, ValueError):
+            continue  # gone while we looked
+        if state != "Z" and (not group or int(pgrp) == pid):
+            return True
+    return False
+
+
+def stop_pid(pid_file: Path, group: bool = False, grace: float = 10) -> None:
     """SIGTERM the process of ``pid_file`` (its whole process group with ``group``), SIGKILL
-    after 10 s; no error when it is not running."""
+    what still runs after ``grace`` seconds; no error when it is not running or ends while
+    being stopped."""
     if not pid_file.exists():
         return
     pid = int(pid_file.read_text())
     pid_file.unlink()
     send = os.killpg if group else os.kill
-    try:
-        send(pid, signal.SIGTERM)
-    except ProcessLookupError:
-        return
-    for _ in range(100):
+    deadline = time.monotonic() + grace
+    for sig in (signal.SIGTERM, signal.SIGKILL):
         try:
-            send(pid, 0)
+            send(pid, sig)
         except ProcessLookupError:
             return
-        time.sleep(0.1)
-    send(pid, signal.SIGKILL)
+        while _running(pid, group):
+            if time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+        else:
+            return
+        deadline = time.monotonic() + grace
+    raise RuntimeError(f"process {pid} of {pid_file} still runs {grace:g} s after SIGKILL")
