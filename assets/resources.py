@@ -27,7 +27,7 @@ from assets.metadata import render
 from assets.partitions import run_dates, window_dates
 from jobs.entrypoints import submission
 from jobs.io import table_io
-from jobs.io.session import build_spark_session
+from jobs.io.session import GATE_LIBRARIES, build_spark_session
 from jobs.settings import Settings, load_settings
 from jobs.tables import table
 from warehouse.connect import Warehouse, open_warehouse, sql_warehouse
@@ -58,8 +58,10 @@ class SparkResource(ConfigurableResource):
 
 
 def spark_session(settings: Settings, purpose: str) -> SparkSession:
-    """The process's Spark session (the one builder's), its app named by ``purpose``."""
-    return build_spark_session(settings, f"flights-lakehouse[{settings.env}] {purpose}")
+    """The process's Spark session (the one builder's), its app named by ``purpose``; the
+    gates' library loads while its JVM starts."""
+    app_name = f"flights-lakehouse[{settings.env}] {purpose}"
+    return build_spark_session(settings, app_name, preload=GATE_LIBRARIES)
 
 
 class WarehouseResource(ConfigurableResource):
@@ -121,7 +123,8 @@ class SparkPipes(ConfigurableResource):
         args = pipes_job_arguments(settings, start, end, tables, context.run_id)
         mode = settings.spark.runner
         if mode == "pipes_subprocess":
-            command = submission.local_command(settings, job, args, packaged=False, pipes=True)
+            driver = settings.for_range(start, end)  # a few days: the JVM of a small run
+            command = submission.local_command(driver, job, args, packaged=False, pipes=True)
             invocation = PipesSubprocessClient().run(
                 command=command, context=context, env=submission.local_environment(False)
             )

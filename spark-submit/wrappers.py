@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import datetime as dt
 import hashlib
 import json
 import os
@@ -196,7 +197,10 @@ def submit(args: argparse.Namespace) -> int:
     settings = load_settings(args.env, {**os.environ, **overrides})
     job_args = job_arguments(args, settings.env)
     if args.target == "local":
-        command = local_command(settings, args.job, job_args, args.packaged, args.pipes, args.dist)
+        # The driver JVM starts here: a job of a few days starts it as a small run does.
+        days = dt.date.fromisoformat(args.start), dt.date.fromisoformat(args.end)
+        driver = settings.for_range(*days)
+        command = local_command(driver, args.job, job_args, args.packaged, args.pipes, args.dist)
         if args.dry_run:
             print(shlex.join(command))
             return 0

@@ -78,6 +78,8 @@ def _own_settings() -> Settings:
     """The settings of this process's session: as a small run, without the other JVMs'
     options."""
     own = {k: v for k, v in os.environ.items() if k != _OTHER_JVMS}
+    # Its JVM runs the whole module list, long enough for the optimizing compiler to pay.
+    own["LAKEHOUSE__SPARK__SMALL_RUN__DRIVER_JAVA_OPTIONS"] = ""
     return load_settings(environ=own).as_small_run()
 
 

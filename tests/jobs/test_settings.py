@@ -99,3 +99,20 @@ def test_small_runs_can_be_turned_off():
     day = dt.date(2013, 6, 15)
     assert settings.for_range(day, day) == settings
     assert settings.as_small_run() == settings  # nor do the commands that read little
+
+
+def test_a_small_runs_driver_starts_with_its_own_options_after_the_configured_ones():
+    environ = {"LAKEHOUSE__SPARK__DRIVER_JAVA_OPTIONS": "-Dmine=1"}
+    settings = load_settings("local", environ=environ)
+    day = dt.date(2013, 6, 15)
+    small = spark_conf(settings.for_range(day, day), "app")["spark.driver.extraJavaOptions"]
+    assert "-Dmine=1 -XX:TieredStopAtLevel=1 -XX:+UseSerialGC" in small
+    year = settings.for_range(dt.date(2013, 1, 1), dt.date(2013, 12, 31))
+    configured = spark_conf(year, "app")["spark.driver.extraJavaOptions"]
+    assert "-Dmine=1" in configured and "TieredStopAtLevel" not in configured
+
+
+def test_two_garbage_collectors_for_a_small_runs_driver_are_refused():
+    environ = {"LAKEHOUSE__SPARK__DRIVER_JAVA_OPTIONS": "-XX:+UseG1GC"}
+    with pytest.raises(SettingsError, match=r"small_run\.driver_java_options.*G1GC, SerialGC"):
+        load_settings("local", environ=environ)

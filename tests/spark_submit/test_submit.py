@@ -182,6 +182,18 @@ def test_silver_ran_on_the_cluster_with_the_packed_venv_on_its_executors(submitt
     assert done.stdout.strip() == "ok", done.stderr[-2000:]
 
 
+@pytest.mark.parametrize(("start", "end", "small"), [
+    ("2013-06-15", "2013-06-15", True), ("2013-01-01", "2013-12-31", False),
+])  # fmt: skip
+def test_a_job_of_a_few_days_starts_its_driver_as_a_small_run(
+    wrappers, capsys, monkeypatch, start, end, small
+):
+    monkeypatch.setenv("LAKEHOUSE__SPARK__SMALL_RUN__DRIVER_JAVA_OPTIONS", "-Dsmall.run=yes")
+    argv = ["submit", "bronze", "--env", "local", "--start", start, "--end", end, "--dry-run"]
+    assert wrappers.main(argv) == 0
+    assert ("-Dsmall.run=yes" in capsys.readouterr().out) is small
+
+
 def test_a_package_without_the_venv_is_refused_for_a_cluster(
     wrappers, capsys, monkeypatch, tmp_path
 ):
