@@ -54,14 +54,15 @@ class SparkResource(ConfigurableResource):
 
     def session(self, app_name: str = "flights-lakehouse") -> SparkSession:
         settings = self.lakehouse.settings().for_range(*(self._days or (None, None)))
-        return spark_session(settings, app_name)
+        # A run's assets are gated: their library loads while the JVM starts.
+        return spark_session(settings, app_name, preload=GATE_LIBRARIES)
 
 
-def spark_session(settings: Settings, purpose: str) -> SparkSession:
-    """The process's Spark session (the one builder's), its app named by ``purpose``; the
-    gates' library loads while its JVM starts."""
+def spark_session(settings: Settings, purpose: str, preload: Sequence[str] = ()) -> SparkSession:
+    """The process's Spark session (the one builder's), its app named by ``purpose``;
+    ``preload`` as the builder takes it."""
     app_name = f"flights-lakehouse[{settings.env}] {purpose}"
-    return build_spark_session(settings, app_name, preload=GATE_LIBRARIES)
+    return build_spark_session(settings, app_name, preload=preload)
 
 
 class WarehouseResource(ConfigurableResource):
