@@ -27,7 +27,7 @@ from assets.metadata import render
 from assets.partitions import run_dates, window_dates
 from jobs.entrypoints import submission
 from jobs.io import table_io
-from jobs.io.session import GATE_LIBRARIES, build_spark_session
+from jobs.io.session import build_spark_session
 from jobs.settings import Settings, load_settings
 from jobs.tables import table
 from warehouse.connect import Warehouse, open_warehouse, sql_warehouse
@@ -54,15 +54,12 @@ class SparkResource(ConfigurableResource):
 
     def session(self, app_name: str = "flights-lakehouse") -> SparkSession:
         settings = self.lakehouse.settings().for_range(*(self._days or (None, None)))
-        # A run's assets are gated: their library loads while the JVM starts.
-        return spark_session(settings, app_name, preload=GATE_LIBRARIES)
+        return spark_session(settings, app_name)
 
 
-def spark_session(settings: Settings, purpose: str, preload: Sequence[str] = ()) -> SparkSession:
-    """The process's Spark session (the one builder's), its app named by ``purpose``;
-    ``preload`` as the builder takes it."""
-    app_name = f"flights-lakehouse[{settings.env}] {purpose}"
-    return build_spark_session(settings, app_name, preload=preload)
+def spark_session(settings: Settings, purpose: str) -> SparkSession:
+    """The process's Spark session (the one builder's), its app named by ``purpose``."""
+    return build_spark_session(settings, f"flights-lakehouse[{settings.env}] {purpose}")
 
 
 class WarehouseResource(ConfigurableResource):

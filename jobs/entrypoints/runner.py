@@ -25,7 +25,7 @@ from pyspark.sql import DataFrame, SparkSession
 from jobs.compose import builds, pipeline, scoring, training
 from jobs.compose.builds import Blocked, Build
 from jobs.io import table_io
-from jobs.io.session import GATE_LIBRARIES, build_spark_session
+from jobs.io.session import build_spark_session
 from jobs.io.table_io import TableWrite
 from jobs.settings import ENVIRONMENTS, Settings, SettingsError, load_settings
 from jobs.tables import TABLES, table
@@ -200,8 +200,7 @@ def main(
     except SettingsError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    app_name = f"flights-lakehouse[{settings.env}] {layer}_job"
-    spark = build_spark_session(settings, app_name, preload=GATE_LIBRARIES)
+    spark = build_spark_session(settings, f"flights-lakehouse[{settings.env}] {layer}_job")
     ctx = JobContext(spark, settings, args.start, args.end, args.run_id or str(uuid.uuid4()))
     print(
         f"{layer}_job {args.start}..{args.end} on {settings.env}: Spark app "

@@ -7,13 +7,8 @@ is downloaded at run time.
 
 from __future__ import annotations
 
-import contextlib
-import importlib
 import os
-import sys
-import threading
 import xml.etree.ElementTree as ET
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -188,53 +183,24 @@ def is_local_master(settings: Settings) -> bool:
     return settings.spark.master.startswith("local")
 
 
-# The quality gates' library: every pipeline run validates with it, and importing it is
-# about 2 s of Python that a run's process can spend while its JVM starts instead.
-GATE_LIBRARIES = ("great_expectations",)
-
-
-def build_spark_session(
-    settings: Settings, app_name: str, preload: Sequence[str] = ()
-) -> SparkSession:
+def build_spark_session(settings: Settings, app_name: str) -> SparkSession:
     """Return this process's Spark session, creating it from ``settings`` if needed.
 
     Spark allows one session per JVM, so a later caller gets the session the first one
-    made (``getOrCreate``); its app name tells what started it. When this call starts the
-    JVM, the modules ``preload`` names are imported meanwhile, on another thread (the main
-    one only waits for the JVM), and are loaded when this returns.
+    made (``getOrCreate``); its app name tells what started it.
     """
     conf = spark_conf(settings, app_name)
-    importing = None
     if SparkContext._active_spark_context is None:
         _prepare_storage(settings)
         if is_local_master(settings):
             os.environ.setdefault("SPARK_LOCAL_IP", LOOPBACK)  # read when the JVM starts
-        importing = _import_meanwhile(preload)
     builder = SparkSession.builder
     for key, value in conf.items():
         builder = builder.config(key, value)
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("WARN")
     _apply_hadoop_conf(spark, conf)
-    if importing is not None:
-        importing.join()  # no import runs on two threads once the caller goes on
     return spark
-
-
-def _import_meanwhile(modules: Sequence[str]) -> threading.Thread | None:
-    """A started thread importing ``modules`` (None when all are loaded). A failed import is
-    left to the caller's own import, which raises it where it is used."""
-
-    def load() -> None:
-        for module in modules:
-            with contextlib.suppress(Exception):  # the caller's own import raises it
-                importlib.import_module(module)
-
-    if all(module in sys.modules for module in modules):
-        return None
-    thread = threading.Thread(target=load, name="import-while-the-jvm-starts", daemon=True)
-    thread.start()
-    return thread
 
 
 def _prepare_storage(settings: Settings) -> None:

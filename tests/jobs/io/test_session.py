@@ -53,7 +53,7 @@ def test_spark_keeps_settings_that_are_not_secret(key):
 
 
 LISTENERS = r"""
-import json, os, socket, sys
+import json, os, socket
 from pathlib import Path
 from jobs.io.session import build_spark_session
 from jobs.settings import load_settings
@@ -79,13 +79,11 @@ def listening(pid):
                 found.append(f"{socket.inet_ntop(family, packed)}:{int(port, 16)}")
     return found
 
-assert "great_expectations" not in sys.modules
-spark = build_spark_session(load_settings(), "bind-check", preload=["great_expectations"])
+spark = build_spark_session(load_settings(), "bind-check")
 jvm = spark.sparkContext._gateway.proc.pid
 runtime = spark.sparkContext._jvm.java.lang.management.ManagementFactory.getRuntimeMXBean()
 print(json.dumps({"ui": spark.sparkContext.uiWebUrl, "listening": sorted(listening(jvm)),
-                  "jvm_options": list(runtime.getInputArguments()),
-                  "preloaded": "great_expectations" in sys.modules}))
+                  "jvm_options": list(runtime.getInputArguments())}))
 spark.stop()
 """
 
@@ -108,10 +106,6 @@ def test_the_driver_jvm_starts_with_the_configured_options_and_the_class_archive
     assert {"-XX:TieredStopAtLevel=1", "-Dlakehouse.check=1"} <= set(driver["jvm_options"])
     archive = [o for o in driver["jvm_options"] if o.startswith("-XX:SharedArchiveFile=")]
     assert archive == [f"-XX:SharedArchiveFile={archive_path(jars_dir())}"]
-
-
-def test_the_modules_named_are_imported_while_the_jvm_starts(driver):
-    assert driver["preloaded"]
 
 
 def test_driver_java_options_join_those_spark_conf_sets():
