@@ -137,7 +137,8 @@ def package(dist: Path, code_only: bool, settings: Settings) -> dict[str, Any]:
 # ---------------------------------------------------------------- submit
 def job_arguments(args: argparse.Namespace, env: str) -> list[str]:
     """What the entry point gets after its script: the same locally and on EMR."""
-    return ["--env", env, "--start", args.start, "--end", args.end, *args.job_args]
+    span = ["--start", args.start.isoformat(), "--end", args.end.isoformat()]
+    return ["--env", env, *span, *args.job_args]
 
 
 def upload_package(settings: Settings, dist: Path) -> None:
@@ -198,8 +199,7 @@ def submit(args: argparse.Namespace) -> int:
     job_args = job_arguments(args, settings.env)
     if args.target == "local":
         # The driver JVM starts here: a job of a few days starts it as a small run does.
-        days = dt.date.fromisoformat(args.start), dt.date.fromisoformat(args.end)
-        driver = settings.for_range(*days)
+        driver = settings.for_range(args.start, args.end)
         command = local_command(driver, args.job, job_args, args.packaged, args.pipes, args.dist)
         if args.dry_run:
             print(shlex.join(command))
@@ -310,8 +310,9 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("submit", help="run a job locally or on EMR")
     run.add_argument("job", choices=JOBS)
     run.add_argument("--env", default=None, help="settings profile (LAKEHOUSE_ENV)")
-    run.add_argument("--start", required=True)
-    run.add_argument("--end", required=True)
+    # Dates are checked here, naming the option, before any command or request is built.
+    run.add_argument("--start", required=True, type=dt.date.fromisoformat, help="YYYY-MM-DD")
+    run.add_argument("--end", required=True, type=dt.date.fromisoformat, help="YYYY-MM-DD")
     run.add_argument("--target", choices=["local", "emr", "emr-serverless"], default="local")
     run.add_argument("--dry-run", action="store_true", help="print the command or request only")
     run.add_argument("--packaged", action="store_true", help="local: run dist/ like EMR does")

@@ -194,6 +194,14 @@ def test_a_job_of_a_few_days_starts_its_driver_as_a_small_run(
     assert ("-Dsmall.run=yes" in capsys.readouterr().out) is small
 
 
+def test_a_date_that_is_not_one_is_refused_naming_the_option(wrappers, capsys):
+    argv = ["submit", "bronze", "--start", "2013-13-01", "--end", "2013-12-31", "--dry-run"]
+    with pytest.raises(SystemExit) as exited:
+        wrappers.main(argv)
+    assert exited.value.code == 2
+    assert "argument --start: invalid fromisoformat value: '2013-13-01'" in capsys.readouterr().err
+
+
 def test_a_package_without_the_venv_is_refused_for_a_cluster(
     wrappers, capsys, monkeypatch, tmp_path
 ):
