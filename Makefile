@@ -31,19 +31,21 @@ export LAKEHOUSE_ENV ?= local
 # uv uses a Python 3.11 of the machine's; it never downloads one.
 export UV_PYTHON_DOWNLOADS := never
 CLASS_ARCHIVE := .jars/spark-classes.jsa
+LOCAL_FS_JAR := .jars/lakehouse-local-fs.jar
 ROOT := $(abspath $(or $(LAKEHOUSE_ROOT),$(CURDIR)/.lakehouse))
 
 .PHONY: setup tools jars demo bench test lint typecheck pytest ui status postgres postgres-stop \
 	postgres-reset minio minio-bin minio-stop mlflow mlflow-stop clean-data
 
-setup: tools $(VENV)/.synced jars $(CLASS_ARCHIVE)
+setup: tools $(VENV)/.synced jars $(LOCAL_FS_JAR) $(CLASS_ARCHIVE)
 
-# From Debian when missing: a JDK (Spark's JVM), Maven (jar resolution), the PostgreSQL
-# server (the dev warehouse, and the warehouse tests' real server) and python3-venv (uv's
-# own environment). uv from PyPI into .tools/, never the user's site or PATH.
+# From Debian when missing: a JDK (Spark's JVM; javac for jobs/io/local_fs.py), Maven (jar
+# resolution), the PostgreSQL server (the dev warehouse, and the warehouse tests' real
+# server) and python3-venv (uv's own environment). uv from PyPI into .tools/, never the
+# user's site or PATH.
 tools: $(UV)
 	@missing=""; \
-	command -v java >/dev/null || missing="$$missing default-jdk-headless"; \
+	command -v javac >/dev/null || missing="$$missing default-jdk-headless"; \
 	command -v mvn >/dev/null || missing="$$missing maven"; \
 	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
 	if [ -n "$$missing" ]; then \
@@ -74,10 +76,16 @@ jars: .jars/.resolved
 	@rm -rf conf/target
 	@touch $@
 
+# Hadoop's local file system without a forked chmod per file (jobs/io/local_fs.py), compiled
+# against the Hadoop API jar pyspark ships.
+$(LOCAL_FS_JAR): jobs/io/jvm/NioLocalFileSystem.java .jars/.resolved uv.lock | $(VENV)/.synced
+	$(BIN)/python -m jobs.io.local_fs
+
 # The driver JVM's class archive (jobs/io/class_archive.py): local JVMs map it instead of
-# loading Spark's and Delta's classes from the jars again. Remade when the jars or the locked
-# packages (pyspark ships Spark's jars) change.
-$(CLASS_ARCHIVE): .jars/.resolved uv.lock | $(VENV)/.synced
+# loading Spark's and Delta's classes from the jars again. Remade when the jars (the local
+# file system's is on the driver's class path) or the locked packages (pyspark ships Spark's
+# jars) change.
+$(CLASS_ARCHIVE): .jars/.resolved $(LOCAL_FS_JAR) uv.lock | $(VENV)/.synced
 	$(BIN)/python -m jobs.io.class_archive
 
 demo: setup

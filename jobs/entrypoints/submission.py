@@ -57,10 +57,15 @@ def local_command(
         "--conf", f"spark.ui.enabled={str(settings.spark.ui_enabled).lower()}",
     ]  # fmt: skip
     # spark-submit starts the driver JVM before the job builds its session, so the options
-    # the session would give it ([spark] driver_java_options, the class archive) go here.
-    java_options = spark_conf(settings, name).get("spark.driver.extraJavaOptions")
-    if java_options:
-        command += ["--driver-java-options", java_options]
+    # the session would give it ([spark] driver_java_options, the class archive, the local
+    # file system's jar) go here; spark-submit itself already reads local files through it.
+    conf = spark_conf(settings, name)
+    if conf.get("spark.driver.extraJavaOptions"):
+        command += ["--driver-java-options", conf["spark.driver.extraJavaOptions"]]
+    if conf.get("spark.driver.extraClassPath"):
+        command += ["--driver-class-path", conf["spark.driver.extraClassPath"]]
+    if conf.get("spark.hadoop.fs.file.impl"):
+        command += ["--conf", f"spark.hadoop.fs.file.impl={conf['spark.hadoop.fs.file.impl']}"]
     script, leading = entry_point(job, pipes)
     if packaged and is_standalone(settings):
         # Executors on a standalone cluster get the packed venv, as EMR's do (client mode:

@@ -15,6 +15,7 @@ from pathlib import Path
 from pyspark import SparkContext
 from pyspark.sql import DataFrame, SparkSession
 
+from jobs.io import local_fs
 from jobs.io.class_archive import java_options
 from jobs.settings import REPO_ROOT, S3Settings, Settings, conf_dir
 
@@ -148,8 +149,22 @@ def spark_conf(settings: Settings, app_name: str) -> dict[str, str]:
     if settings.spark.driver_java_options:
         key = "spark.driver.extraJavaOptions"
         conf[key] = f"{conf.get(key, '')} {settings.spark.driver_java_options}".strip()
+    _add_local_file_system(settings, conf)
     _add_class_archive(settings, conf)
     return conf
+
+
+def _add_local_file_system(settings: Settings, conf: dict[str, str]) -> None:
+    """Write ``file://`` without forking ``chmod`` per file (``jobs/io/local_fs.py``) on a
+    local master with this checkout's jars, when `make setup` built it and the settings
+    choose no ``file://`` implementation themselves."""
+    if not is_local_master(settings) or settings.spark.jars != "local":
+        return
+    if "spark.hadoop.fs.file.impl" in conf:
+        return
+    for key, value in local_fs.spark_conf(jars_dir()).items():
+        own = conf.get(key) if key == "spark.driver.extraClassPath" else None
+        conf[key] = f"{own}:{value}" if own else value
 
 
 def _add_class_archive(settings: Settings, conf: dict[str, str]) -> None:

@@ -29,7 +29,8 @@ import pytest
 
 from assets.runs import failure_messages, materialize_range
 from devservers import free_port
-from jobs.io import landing
+from jobs.io import landing, local_fs
+from jobs.io.session import jars_dir
 from jobs.settings import REPO_ROOT
 from tests.reference import assert_same_rows
 
@@ -192,6 +193,20 @@ def test_a_job_of_a_few_days_starts_its_driver_as_a_small_run(
     argv = ["submit", "bronze", "--env", "local", "--start", start, "--end", end, "--dry-run"]
     assert wrappers.main(argv) == 0
     assert ("-Dsmall.run=yes" in capsys.readouterr().out) is small
+
+
+def test_a_local_job_starts_its_driver_with_the_local_file_system(wrappers, capsys, monkeypatch):
+    """spark-submit reads local files before the job's session exists, so the wrapper puts the
+    compiled local file system (jobs/io/local_fs.py) on the driver's class path itself."""
+    argv = ["submit", "bronze", "--env", "local", *RANGE, "--dry-run"]
+    assert wrappers.main(argv) == 0
+    local = capsys.readouterr().out
+    assert f"--driver-class-path {local_fs.jar_path(jars_dir())}" in local
+    assert f"--conf spark.hadoop.fs.file.impl={local_fs.FILE_SYSTEM}" in local
+    monkeypatch.setenv("LAKEHOUSE__SPARK__MASTER", "spark://127.0.0.1:7077")
+    assert wrappers.main(argv) == 0
+    cluster = capsys.readouterr().out
+    assert "--driver-class-path" not in cluster and "fs.file.impl" not in cluster
 
 
 def test_a_date_that_is_not_one_is_refused_naming_the_option(wrappers, capsys):
