@@ -67,8 +67,11 @@ def publish(build: Build, multi_asset: bool = False) -> Iterator[AssetCheckResul
     outcomes = build.check_outcomes()
     yield from (check_result(o) for o in outcomes)
     try:
-        for table, df in publishable(build):
-            yield Output(df, output_name=output_name(table)) if multi_asset else Output(df)
+        for index, (table, df) in enumerate(publishable(build)):
+            # The build's time once, on its first output (a multi-asset's share one build).
+            metadata = {"build_seconds": build.build_seconds} if index == 0 else {}
+            name = output_name(table) if multi_asset else "result"
+            yield Output(df, output_name=name, metadata=metadata)
     except Blocked as blocked:
         failed = [o.check_name for o in outcomes if o.blocking and not o.passed]
         # Blocked data stays blocked on a second try: never retried.

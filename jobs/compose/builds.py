@@ -10,9 +10,11 @@ nothing blocks: write-audit-publish with one implementation of every table.
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import time
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ParamSpec
 
 from pyspark.sql import DataFrame, SparkSession
 
@@ -46,6 +48,9 @@ class Build:
     # metadata by asset key; reported once the outputs are published.
     reports: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
     ingest: pipeline.Ingest | None = None
+    # Spark work done before publishing (reading, parsing, joining, filling the cached
+    # frames), audits left out; a frame left lazy is computed by its write instead.
+    build_seconds: float = 0.0
 
     def blocking_failures(self) -> list[str]:
         """Why this build must not be published (empty when it may)."""
@@ -81,6 +86,25 @@ def publishable(build: Build) -> Generator[tuple[Table, DataFrame | Snapshot]]:
         build.release()
 
 
+P = ParamSpec("P")
+
+
+def timed(make: Callable[P, Build]) -> Callable[P, Build]:
+    """Record how long ``make`` took (``Build.build_seconds``), leaving out the time its
+    audits measured themselves (the gates report theirs)."""
+
+    @functools.wraps(make)
+    def timed(*args: P.args, **kwargs: P.kwargs) -> Build:
+        began = time.monotonic()
+        build = make(*args, **kwargs)
+        audits = sum(getattr(audit, "seconds", 0.0) for audit in build.audits)
+        build.build_seconds = round(max(time.monotonic() - began - audits, 0.0), 2)
+        return build
+
+    return timed
+
+
+@timed
 def bronze(
     spark: SparkSession,
     settings: Settings,
@@ -102,6 +126,7 @@ def bronze(
     return build
 
 
+@timed
 def dimension(spark: SparkSession, settings: Settings, name: str, run_id: str) -> Build:
     """The newest landing snapshot of dimension ``name``, typed and audited; nothing is
     read, audited or merged when the table's newest commit of rows (maintenance commits
@@ -121,6 +146,7 @@ def dimension(spark: SparkSession, settings: Settings, name: str, run_id: str) -
     )
 
 
+@timed
 def silver_weather(bronze_weather: DataFrame, run_id: str) -> Build:
     """Good hourly weather and the rejected rows with their reasons."""
     checked = pipeline.check_weather(bronze_weather).persist()
@@ -133,6 +159,7 @@ def silver_weather(bronze_weather: DataFrame, run_id: str) -> Build:
     )
 
 
+@timed
 def silver_flights(
     settings: Settings,
     bronze_flights: DataFrame,
@@ -177,6 +204,7 @@ GOLD_TABLES = (
 )
 
 
+@timed
 def gold_table(
     spec: GoldTable,
     settings: Settings,

@@ -16,7 +16,7 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from expectations.audit import CheckOutcome
-from jobs.compose.builds import Build
+from jobs.compose.builds import Build, timed
 from jobs.io import model_registry
 from jobs.io.model_registry import RegisteredVersion
 from jobs.ml import evaluation
@@ -157,6 +157,7 @@ def audit_predictions(
     )
 
 
+@timed
 def delay_predictions(settings: Settings, features: DataFrame, start: dt.date) -> Build:
     """The scored range of ``features`` with its audits, ready to publish."""
     version = scoring_version(settings, start)

@@ -82,6 +82,8 @@ def test_a_range_write_is_one_commit_with_its_metadata(run, settings):
     columns = {c.name: c.type for c in meta["dagster/column_schema"].columns}
     assert columns["sched_dep_utc"] == "timestamp" and columns["flight_date"] == "date"
     assert meta["write_seconds"] > 0
+    assert meta["build_seconds"] > 0  # parsing, joins, the cache fill before the audits
+    assert "build_seconds" not in metadata(run, "quarantine/flights")  # one build: once
 
 
 def test_dimensions_are_merged_and_counted(run):

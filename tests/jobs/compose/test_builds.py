@@ -1,9 +1,12 @@
-"""Dimension builds: a snapshot already merged is neither read, audited nor merged again."""
+"""Builds: how long they took without their audits; dimension builds: a snapshot already
+merged is neither read, audited nor merged again."""
 
 import datetime as dt
 import gzip
+import time
 from pathlib import Path
 
+from expectations.audit import AccountingAudit
 from jobs.compose import builds
 from jobs.io import delta_io, landing, table_io
 
@@ -47,3 +50,12 @@ def test_a_snapshot_is_merged_once_then_skipped_until_its_content_changes(spark,
         "MERGE", merged.delta_version + 3, 1  # after the two VACUUM commits
     )  # fmt: skip
     assert delta_io.commit_metadata(spark, path) not in (None, fingerprint)
+
+
+def test_a_builds_time_leaves_out_what_its_audits_timed_themselves():
+    @builds.timed
+    def build() -> builds.Build:
+        time.sleep(0.5)
+        return builds.Build({}, audits=[AccountingAudit("silver/flights", [], seconds=0.3)])
+
+    assert 0.2 <= build().build_seconds < 0.3  # 0.5 s in all, 0.3 s of it the audit's
