@@ -298,7 +298,7 @@ def cmd_mlflow_ui(args: argparse.Namespace, settings: Settings) -> int:
         sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", uri,
         "--host", "127.0.0.1", "--port", str(args.port),
     ]  # fmt: skip
-    os.execv(command[0], command)
+    os.execve(command[0], command, {**model_registry.SERVER_ENVIRONMENT, **os.environ})
     return 0  # not reached
 
 

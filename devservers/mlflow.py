@@ -68,6 +68,7 @@ def start(
 ) -> MlflowServer:
     """Start the server (database and bucket created if missing); waits until it answers.
     A server already started from ``directory`` is left running and returned."""
+    from jobs.io import model_registry
     from jobs.io.objectstore import ensure_bucket
     from jobs.settings import S3Settings
 
@@ -83,6 +84,7 @@ def start(
     )
     ensure_bucket(s3, BUCKET)
     env = {
+        **model_registry.SERVER_ENVIRONMENT,
         **os.environ,
         "MLFLOW_BACKEND_STORE_URI": (
             f"postgresql+psycopg://{user}:{postgres_password}@127.0.0.1:{postgres_port}/{DATABASE}"

@@ -132,3 +132,24 @@ def test_no_secret_is_in_the_tracking_store_or_the_artifacts(dev_env, postgres_s
         assert not [r for r in rows if value in r], f"{name} is in the MLflow store"
         leaked = [k for k, body in zip(keys, artifacts, strict=True) if value in body]
         assert not leaked, f"{name} is in MLflow artifacts {leaked}"
+
+
+def test_the_server_runs_no_job_runner(tracking):
+    """The registry needs none of MLflow 3's GenAI job runner (a huey consumer and its five
+    worker processes), so the server starts without it."""
+    leader = int(tracking.pid_file.read_text())
+    group = [
+        Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+        for pid in os.listdir("/proc")
+        if pid.isdigit() and _process_group(pid) == leader
+    ]
+    assert any("mlflow" in command for command in group), group
+    assert not [command for command in group if "huey" in command or "_job_runner" in command]
+
+
+def _process_group(pid: str) -> int | None:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return int(stat.rsplit(")", 1)[1].split()[2])

@@ -22,6 +22,11 @@ from jobs.settings import MlSettings
 
 CHAMPION, CHALLENGER = "champion", "challenger"
 REFERENCE_ARTIFACT = "drift_reference.json"  # training distributions, for drift checks
+# How this project starts an MLflow server (`lakehouse mlflow-ui`, the dev server): MLflow 3
+# otherwise also starts a job runner, a huey consumer with five worker processes, for its
+# GenAI jobs (LLM judges, prompt optimization), which a model registry never runs. A value
+# the user set in the environment wins.
+SERVER_ENVIRONMENT = {"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
 
 
 @dataclass(frozen=True)
