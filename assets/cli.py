@@ -200,15 +200,22 @@ def _materialize(
 
 
 def _print_checks(evaluations: Sequence[Any]) -> None:
-    """A count of the checks, and for a failed one the expectations that failed."""
+    """A count of the checks, and for a failed one why: the expectations that failed, or its
+    description. A failed warning check (severity WARN) says so: it blocks nothing."""
+    from dagster import AssetCheckSeverity
+
     failed = [check for check in evaluations if not check.passed]
+    warned = [check for check in failed if check.severity == AssetCheckSeverity.WARN]
     for check in failed:
-        print(f"  check {check.asset_key.to_user_string()}:{check.check_name} FAILED")
+        verdict = "WARNING (blocks nothing)" if check in warned else "FAILED"
+        print(f"  check {check.asset_key.to_user_string()}:{check.check_name} {verdict}")
         results = getattr(check.metadata.get("results"), "value", "")
-        for line in [r for r in str(results).splitlines() if not r.endswith(": passed")][:5]:
+        why = [r for r in str(results).splitlines() if not r.endswith(": passed")]
+        for line in (why or [check.description or ""])[:5]:
             print(f"    {line}")
     if evaluations:
-        print(f"  checks: {len(evaluations) - len(failed)} passed, {len(failed)} failed")
+        passed, errors = len(evaluations) - len(failed), len(failed) - len(warned)
+        print(f"  checks: {passed} passed, {errors} failed, {len(warned)} warned")
 
 
 def _materialized(meta: Mapping[str, Any]) -> str:

@@ -65,3 +65,28 @@ def test_the_full_log_keeps_the_tracebacks_and_the_jvm_log(failed, settings):
     assert "ERROR Executor" in text and "java.io.EOFException" in text  # the JVM's own log
     for secret in (os.environ["AWS_SECRET_ACCESS_KEY"], SESSION_CANARY):
         assert secret not in text and secret not in done.stdout + done.stderr
+
+
+def test_a_failed_warning_check_is_printed_as_a_warning_with_its_reason(capsys):
+    from dagster import AssetCheckEvaluation, AssetCheckSeverity, AssetKey
+
+    from assets.cli import _print_checks
+
+    def evaluation(name: str, passed: bool, severity: AssetCheckSeverity, **kw: object):
+        key = AssetKey(["ml", "delay_predictions"])
+        return AssetCheckEvaluation(key, name, passed, severity=severity, **kw)  # type: ignore[arg-type]
+
+    drift = "drifting from the training data (PSI > 0.2): temp_f 4.08"
+    _print_checks([
+        evaluation("features_match_training", False, AssetCheckSeverity.WARN, description=drift),
+        evaluation("passes_suite", False, AssetCheckSeverity.ERROR,
+                   metadata={"results": "- expect_a: FAILED\n- expect_b: passed"}),
+        evaluation("realized_roc_auc_is_acceptable", True, AssetCheckSeverity.WARN),
+    ])  # fmt: skip
+    assert capsys.readouterr().out.splitlines() == [
+        "  check ml/delay_predictions:features_match_training WARNING (blocks nothing)",
+        f"    {drift}",
+        "  check ml/delay_predictions:passes_suite FAILED",
+        "    - expect_a: FAILED",
+        "  checks: 1 passed, 1 failed, 1 warned",
+    ]
