@@ -88,23 +88,40 @@ def _running(pid: int, group: bool) -> bool:
     """True while ``pid`` (with ``group``, any process of its group) runs. Zombies do not
     count: a server whose parent exited is reaped by whatever adopted it, and a container's
     first process may never do so, which would make a stopped server look alive."""
-    proc = Path("/proc")
-    if not proc.is_dir():  # not Linux: signal 0 is the portable, zombie-blind test
+    if not Path("/proc").is_dir():  # not Linux: signal 0 is the portable, zombie-blind test
         try:
             (os.killpg if group else os.kill)(pid, 0)
         except ProcessLookupError:
             return False
         return True
-    stats = proc.glob("[0-9]*/stat") if group else [proc / str(pid) / "stat"]
-    for stat in stats:
-        try:
-            # pid (comm) state ppid pgrp ...: comm may hold spaces, so split after its ')'.
-            state, _ppid, pgrp = stat.read_text().rsplit(")", 1)[1].split()[:3]
-        except (OSError, IndexError, ValueError):
-            continue  # gone while we looked
-        if state != "Z" and (not group or int(pgrp) == pid):
-            return True
-    return False
+    if group:
+        return bool(group_members(pid))
+    return _state(Path("/proc") / str(pid) / "stat") not in (None, "Z")
+
+
+def group_members(pgid: int) -> list[int]:
+    """The processes of group ``pgid`` that run (zombies left out), from /proc (Linux)."""
+    members = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        fields = _fields(stat)
+        if fields and fields[0] != "Z" and int(fields[2]) == pgid:
+            members.append(int(stat.parent.name))
+    return members
+
+
+def _state(stat: Path) -> str | None:
+    fields = _fields(stat)
+    return fields[0] if fields else None
+
+
+def _fields(stat: Path) -> list[str] | None:
+    """State, ppid and pgrp of a /proc/<pid>/stat, or None if the process is gone."""
+    try:
+        # pid (comm) state ppid pgrp ...: comm may hold spaces, so split after its ')'.
+        fields = stat.read_text().rsplit(")", 1)[1].split()[:3]
+    except (OSError, IndexError):
+        return None  # gone while we looked
+    return fields if len(fields) == 3 else None
 
 
 def stop_pid(pid_file: Path, group: bool = False, grace: float = 10) -> None:

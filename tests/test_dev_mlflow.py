@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from devservers import free_port
+from devservers import free_port, group_members
 from devservers import mlflow as mlflow_server
 from jobs.io import delta_io, table_io
 from jobs.io.objectstore import ensure_buckets, s3_client
@@ -140,16 +140,7 @@ def test_the_server_runs_no_job_runner(tracking):
     leader = int(tracking.pid_file.read_text())
     group = [
         Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-        for pid in os.listdir("/proc")
-        if pid.isdigit() and _process_group(pid) == leader
+        for pid in group_members(leader)
     ]
     assert any("mlflow" in command for command in group), group
     assert not [command for command in group if "huey" in command or "_job_runner" in command]
-
-
-def _process_group(pid: str) -> int | None:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    return int(stat.rsplit(")", 1)[1].split()[2])

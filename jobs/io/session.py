@@ -158,9 +158,7 @@ def _add_local_file_system(settings: Settings, conf: dict[str, str]) -> None:
     """Write ``file://`` without forking ``chmod`` per file (``jobs/io/local_fs.py``) on a
     local master with this checkout's jars, when `make setup` built it and the settings
     choose no ``file://`` implementation themselves."""
-    if not is_local_master(settings) or settings.spark.jars != "local":
-        return
-    if "spark.hadoop.fs.file.impl" in conf:
+    if not _local_with_checkout_jars(settings) or "spark.hadoop.fs.file.impl" in conf:
         return
     for key, value in local_fs.spark_conf(jars_dir()).items():
         own = conf.get(key) if key == "spark.driver.extraClassPath" else None
@@ -172,7 +170,7 @@ def _add_class_archive(settings: Settings, conf: dict[str, str]) -> None:
     with this checkout's jars, when `make setup` made it and the settings name none."""
     key = "spark.driver.extraJavaOptions"
     own = conf.get(key, "")
-    if not is_local_master(settings) or settings.spark.jars != "local" or _names_archive(own):
+    if not _local_with_checkout_jars(settings) or _names_archive(own):
         return
     options = java_options(jars_dir())
     if options:
@@ -192,6 +190,11 @@ def _names_archive(options: str) -> bool:
 # bind where SPARK_LOCAL_IP says, 0.0.0.0 (every interface) otherwise; EMR drivers are
 # left alone (executors on other nodes reach them), their UIs are reached by SSH tunnel.
 LOOPBACK = "127.0.0.1"
+
+
+def _local_with_checkout_jars(settings: Settings) -> bool:
+    """A local master on this checkout's jars: what `make setup` built here applies to it."""
+    return is_local_master(settings) and settings.spark.jars == "local"
 
 
 def is_local_master(settings: Settings) -> bool:
