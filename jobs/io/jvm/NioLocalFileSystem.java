@@ -1,13 +1,17 @@
 /*
  * Hadoop's local file system, with permissions set through java.nio instead of a forked
- * `chmod`.
+ * `chmod`, and a path's link status without a forked `readlink`.
  *
  * Without Hadoop's native library (pyspark ships none), RawLocalFileSystem sets the
  * permission of every file and folder it creates by running `chmod` in a child process:
  * two or three forks of the driver JVM per data file (the file, its .crc, its folder).
  * A year written one file per day is thousands of forks, and they were most of the time
  * a partitioned write took on local disk. Files and folders get the same permissions as
- * before (the requested ones, after the umask); only how they are set changes.
+ * before (the requested ones, after the umask); only how they are set changes. Renames
+ * through FileContext (each Delta commit: its file, its checksum, their temporary names)
+ * ask for link statuses, which Hadoop answers by running `readlink` per path: about a
+ * hundred child processes in a one-day run. A path that is no symbolic link has the
+ * status Hadoop's own code gives it, from java.nio; a link is still Hadoop's to answer.
  *
  * NioLocalFileSystem is the FileSystem (fs.file.impl: Spark's data files); its Fs is the
  * same for FileContext (fs.AbstractFileSystem.file.impl: Delta's commit files).
@@ -25,6 +29,7 @@ import java.util.Set;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.ChecksumFs;
 import org.apache.hadoop.fs.DelegateToFileSystem;
+import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FsConstants;
 import org.apache.hadoop.fs.FsServerDefaults;
 import org.apache.hadoop.fs.LocalFileSystem;
@@ -38,7 +43,7 @@ public class NioLocalFileSystem extends LocalFileSystem {
     super(new Raw());
   }
 
-  /** RawLocalFileSystem whose setPermission makes no child process. */
+  /** RawLocalFileSystem whose setPermission and getFileLinkStatus make no child process. */
   public static class Raw extends RawLocalFileSystem {
     // Bit i of a POSIX mode, from others' execute (bit 0) to the owner's read (bit 8).
     private static final PosixFilePermission[] BITS = {
@@ -59,6 +64,15 @@ public class NioLocalFileSystem extends LocalFileSystem {
         }
       }
       Files.setPosixFilePermissions(pathToFile(path).toPath(), set);
+    }
+
+    @Override
+    public FileStatus getFileLinkStatus(Path path) throws IOException {
+      if (Files.isSymbolicLink(pathToFile(path).toPath())) {
+        return super.getFileLinkStatus(path);
+      }
+      // What Hadoop returns for a file or folder (and FileNotFoundException for neither).
+      return getFileStatus(path);
     }
   }
 

@@ -102,3 +102,25 @@ def test_a_machine_without_javac_is_told_what_to_install(monkeypatch, tmp_path):
     monkeypatch.setattr(local_fs.shutil, "which", lambda name: None)
     with pytest.raises(RuntimeError, match="javac not found: install a JDK"):
         local_fs.make(tmp_path)
+
+
+def test_link_statuses_are_hadoops_own(spark, tmp_path):
+    """Renames through FileContext (Delta's commits) ask for link statuses: ours answers
+    as Hadoop's does for files, folders, links and missing paths."""
+    ours, theirs, jvm = _file_systems(spark)
+    (tmp_path / "folder").mkdir()
+    (tmp_path / "file").write_bytes(b"rows")
+    (tmp_path / "link").symlink_to(tmp_path / "file")
+
+    def status(fs, name: str) -> tuple:
+        found = fs.getFileLinkStatus(jvm.org.apache.hadoop.fs.Path(f"file://{tmp_path / name}"))
+        return (found.getPath().toString(), found.getLen(), found.isDirectory(),
+                found.isSymlink(), found.getModificationTime(), found.getPermission().toShort(),
+                found.getOwner(), found.getGroup())  # fmt: skip
+
+    for name in ("folder", "file", "link"):
+        assert status(ours, name) == status(theirs, name)
+    assert status(ours, "file")[1:4] == (4, False, False)
+    for fs in (ours, theirs):
+        with pytest.raises(Exception, match="FileNotFoundException"):
+            status(fs, "missing")
