@@ -133,3 +133,28 @@ def test_the_summary_counts_rows_and_days_from_the_log_as_the_data_would(spark, 
     emptied = str(tmp_path / "empty")
     delta_io.write_range(frame(spark, []), emptied, "flight_date", D1, D1)
     assert delta_io.table_summary(spark, emptied, "flight_date")["dates"] == 0
+
+
+def test_commits_read_from_the_log_are_what_history_shows(spark, tmp_path):
+    """The commit files' `commitInfo`, read directly, against Delta's own history query:
+    a range write, a merge with user metadata and an OPTIMIZE."""
+    from delta.tables import DeltaTable
+
+    path = str(tmp_path / "t")
+    delta_io.write_range(frame(spark, [(D1, 1, "a"), (D2, 2, "b")]), path, "flight_date", D1, D2)
+    # a second file in the first day's partition, which OPTIMIZE then compacts
+    delta_io.merge_on_key(frame(spark, [(D1, 3, "c")]), path, ("id",), user_metadata="snap-1")
+    DeltaTable.forPath(spark, path).optimize().executeCompaction()
+    history = DeltaTable.forPath(spark, path).history().collect()
+    read = delta_io.commits(spark, path, newest=5)
+    assert [c.version for c in read] == [h["version"] for h in history] == [2, 1, 0]
+    for commit, row in zip(read, history, strict=True):
+        assert commit.operation == row["operation"]
+        assert commit.metrics == dict(row["operationMetrics"] or {})
+        assert commit.user_metadata == row["userMetadata"]
+    assert [c.operation for c in read] == ["OPTIMIZE", "MERGE", "WRITE"]
+    assert read[1].user_metadata == "snap-1"
+    assert delta_io.last_commit(spark, path).operation == "OPTIMIZE"
+    assert delta_io.commit_metadata(spark, path) == "snap-1"  # past the maintenance commit
+    table_id = DeltaTable.forPath(spark, path).detail().first()["id"]
+    assert delta_io.table_identity(spark, path) == f"{table_id}@v1"
