@@ -158,3 +158,13 @@ def test_commits_read_from_the_log_are_what_history_shows(spark, tmp_path):
     assert delta_io.commit_metadata(spark, path) == "snap-1"  # past the maintenance commit
     table_id = DeltaTable.forPath(spark, path).detail().first()["id"]
     assert delta_io.table_identity(spark, path) == f"{table_id}@v1"
+
+
+def test_reading_commits_stops_at_one_log_cleanup_removed(spark, tmp_path):
+    path = str(tmp_path / "t")
+    for value in ("a", "b", "c"):
+        delta_io.write_range(frame(spark, [(D1, 1, value)]), path, "flight_date", D1, D1)
+    snapshot = delta_io._snapshot(spark, path)  # as of version 2, before the cleanup
+    (tmp_path / "t" / "_delta_log" / "00000000000000000000.json").unlink()
+    read = delta_io.commits(spark, path, newest=5, snapshot=snapshot)
+    assert [(c.version, c.operation) for c in read] == [(2, "WRITE"), (1, "WRITE")]
