@@ -72,6 +72,9 @@ class TableWrite:
     spark_app_name: str
     history_url: str | None
     plan: str
+    # The build's Spark work before publishing (jobs/compose/builds.py), on its first output
+    # only: a group's outputs share one build.
+    build_seconds: float | None = None
 
 
 @dataclass(frozen=True)
@@ -197,6 +200,8 @@ def write_metadata(w: TableWrite) -> dict[str, dict[str, Any]]:
         entries["partition_range"] = (w.partition_range, "text")
     if w.rows_total is not None:
         entries["rows_total"] = (w.rows_total, "int")
+    if w.build_seconds is not None:
+        entries["build_seconds"] = (w.build_seconds, "float")
     return plain_metadata(entries)
 
 

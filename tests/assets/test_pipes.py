@@ -67,6 +67,7 @@ def test_reported_metadata_has_rows_version_history_and_plan(pipes_run):
     assert meta["delta_version"].value == 0
     assert meta["spark_history"].value.endswith(f"/history/{meta['spark_app_id'].value}/SQL/")
     assert "Physical Plan" in meta["spark_plan"].value
+    assert meta["build_seconds"].value > 0  # as the in-process asset reports it
     assert counts_by_date(settings.table_uri("silver", "flights"), "flight_date") == source_counts(
         "flights", START, END
     )

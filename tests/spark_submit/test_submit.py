@@ -163,6 +163,8 @@ def test_the_report_has_rows_versions_app_and_plan(submitted):
     assert flights["spark_app_id"].startswith("app-")
     assert "Physical Plan" in flights["plan"]
     assert "AdaptiveSparkPlan" not in flights["plan"]  # two days: a small run
+    # the group's build time once, on its first output, as the assets' metadata has it
+    assert flights["build_seconds"] > 0 and report["quarantine/flights"]["build_seconds"] is None
 
 
 def test_silver_ran_on_the_cluster_with_the_packed_venv_on_its_executors(submitted, cluster):

@@ -1,5 +1,6 @@
 """The one write path: registered tables written as the registry says, with one record."""
 
+import dataclasses
 import datetime as dt
 
 import pytest
@@ -70,4 +71,6 @@ def test_the_metadata_of_a_write_is_typed_for_dagster_and_pipes(spark, settings)
         "name": "tailnum", "type": "string",
     }  # fmt: skip
     assert meta["spark_plan"]["type"] == "md" and "Physical Plan" in meta["spark_plan"]["raw_value"]
-    assert "partition_range" not in meta
+    assert "partition_range" not in meta and "build_seconds" not in meta
+    timed = table_io.write_metadata(dataclasses.replace(written, build_seconds=1.5))
+    assert timed["build_seconds"] == {"raw_value": 1.5, "type": "float"}
