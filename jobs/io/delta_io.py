@@ -191,7 +191,7 @@ def commits(spark: SparkSession, path: str, newest: int = 1, snapshot: Any = Non
     log store, as Delta reads them (S3DynamoDBLogStore completes a commit another writer left
     half-copied). Stops at a commit file that log cleanup removed."""
     jvm: Any = spark.sparkContext._jvm
-    snapshot = snapshot or _snapshot(spark, path)
+    snapshot = snapshot if snapshot is not None else _snapshot(spark, path)
     log = snapshot.deltaLog()
     store, conf = log.store(), log.newDeltaHadoopConf()
     version = snapshot.version()
