@@ -185,18 +185,21 @@ def _bin_index(column: str, edges: list[float]) -> Column:
 
 
 def bin_shares(frame: DataFrame, edges: dict[str, list[float]]) -> dict[str, list[float]]:
-    """Per column: the share of rows in each bin of its ``edges`` (last bin: missing)."""
-    aggregates = [
-        F.sum(F.when(_bin_index(c, e) == i, 1).otherwise(0)).alias(f"{c}__{i}")
-        for c, e in edges.items()
-        for i in range(len(e) + 2)
-    ]
-    row = frame.agg(F.count(F.lit(1)).alias("__rows"), *aggregates).first()
-    assert row is not None
-    total = max(int(row["__rows"]), 1)
-    return {
-        c: [int(row[f"{c}__{i}"] or 0) / total for i in range(len(e) + 2)] for c, e in edges.items()
-    }
+    """Per column: the share of rows in each bin of its ``edges`` (last bin: missing).
+
+    Each row's bin is computed once per column and the (column, bin) pairs are counted: one
+    aggregate per column and bin over the rows instead would plan and evaluate every
+    column's binning once per bin (16 columns, 11 bins: 4 s of a small training run)."""
+    if not edges:
+        return {}
+    pairs = F.array(*(
+        F.struct(F.lit(c).alias("column"), _bin_index(c, e).alias("bin")) for c, e in edges.items()
+    ))  # fmt: skip
+    counted = frame.select(F.inline(pairs)).groupBy("column", "bin").count().collect()
+    counts = {(r["column"], r["bin"]): int(r["count"]) for r in counted}
+    first = next(iter(edges))  # every row falls in exactly one bin of each column
+    total = max(sum(n for (c, _), n in counts.items() if c == first), 1)
+    return {c: [counts.get((c, i), 0) / total for i in range(len(e) + 2)] for c, e in edges.items()}
 
 
 def distribution_reference(

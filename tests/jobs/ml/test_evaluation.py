@@ -89,6 +89,15 @@ def test_bin_shares_count_missing_values_in_a_bin_of_their_own(spark):
     assert evaluation.bin_shares(frame, {"x": [1.5, 3.0]}) == {"x": [0.25, 0.25, 0.25, 0.25]}
 
 
+def test_bin_shares_bin_each_column_by_its_own_edges(spark):
+    frame = spark.createDataFrame(
+        [(1.0, 10.0), (2.0, None), (5.0, 30.0), (6.0, 40.0)], "x DOUBLE, y DOUBLE"
+    )
+    shares = evaluation.bin_shares(frame, {"x": [1.5, 3.0], "y": [35.0]})
+    assert shares == {"x": [0.25, 0.25, 0.5, 0.0], "y": [0.5, 0.25, 0.25]}
+    assert evaluation.bin_shares(frame.limit(0), {"x": [1.5]}) == {"x": [0.0, 0.0, 0.0]}
+
+
 def test_the_reference_holds_decile_edges_and_training_shares(spark):
     frame = spark.createDataFrame([(float(i),) for i in range(100)], "x DOUBLE")
     ref = evaluation.distribution_reference(frame, ("x",))["x"]
