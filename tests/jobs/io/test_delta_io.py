@@ -4,6 +4,7 @@ import datetime as dt
 
 import pytest
 from chispa import assert_df_equality
+from delta.tables import DeltaTable
 
 from jobs.io import delta_io
 
@@ -133,6 +134,22 @@ def test_the_summary_counts_rows_and_days_from_the_log_as_the_data_would(spark, 
     emptied = str(tmp_path / "empty")
     delta_io.write_range(frame(spark, []), emptied, "flight_date", D1, D1)
     assert delta_io.table_summary(spark, emptied, "flight_date")["dates"] == 0
+    [last] = DeltaTable.forPath(spark, path).history(1).collect()
+    assert summary["updated"] == last["timestamp"]
+
+
+def test_the_summary_reads_the_rows_of_files_written_without_statistics(spark, tmp_path):
+    path = str(tmp_path / "t")
+    delta_io.write_range(frame(spark, [(D1, 1, "a")]), path, "flight_date", D1, D1)
+    spark.conf.set("spark.databricks.delta.stats.collect", "false")
+    try:
+        delta_io.write_range(
+            frame(spark, [(D2, 2, "b"), (D2, 3, "c")]), path, "flight_date", D2, D2
+        )
+    finally:
+        spark.conf.unset("spark.databricks.delta.stats.collect")
+    summary = delta_io.table_summary(spark, path, "flight_date")
+    assert (summary["rows"], summary["dates"], summary["last"]) == (3, 2, D2)
 
 
 def test_commits_read_from_the_log_are_what_history_shows(spark, tmp_path):
