@@ -151,6 +151,7 @@ def spark_conf(settings: Settings, app_name: str) -> dict[str, str]:
         conf[key] = f"{conf.get(key, '')} {settings.spark.driver_java_options}".strip()
     _add_local_file_system(settings, conf)
     _add_class_archive(settings, conf)
+    _add_log_config(settings, conf)
     return conf
 
 
@@ -175,6 +176,18 @@ def _add_class_archive(settings: Settings, conf: dict[str, str]) -> None:
     options = java_options(jars_dir())
     if options:
         conf[key] = f"{own} {options}".strip()
+
+
+def _add_log_config(settings: Settings, conf: dict[str, str]) -> None:
+    """Start a local driver with the checkout's log configuration (``conf/log4j2.properties``:
+    no start-up lines on every command's console), unless the settings name one."""
+    key = "spark.driver.extraJavaOptions"
+    own = conf.get(key, "")
+    if not is_local_master(settings) or "-Dlog4j2.configurationFile=" in own:
+        return
+    config = conf_dir() / "log4j2.properties"
+    if config.is_file():
+        conf[key] = f"{own} -Dlog4j2.configurationFile={config.as_uri()}".strip()
 
 
 # JVM options by which the settings choose class sharing themselves: their own archive, the

@@ -63,6 +63,7 @@ def test_the_full_log_keeps_the_tracebacks_and_the_jvm_log(failed, settings):
     text = log.read_text()
     assert "Stack Trace" in text and "LandingFileError" in text  # Dagster's full record
     assert "ERROR Executor" in text and "java.io.EOFException" in text  # the JVM's own log
+    assert "NativeCodeLoader" not in text  # conf/log4j2.properties: no start-up noise
     for secret in (os.environ["AWS_SECRET_ACCESS_KEY"], SESSION_CANARY):
         assert secret not in text and secret not in done.stdout + done.stderr
 

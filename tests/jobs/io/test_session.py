@@ -10,7 +10,7 @@ import pytest
 
 from jobs.io.class_archive import archive_path
 from jobs.io.session import REDACTION_REGEX, jars_dir, spark_conf
-from jobs.settings import load_settings
+from jobs.settings import conf_dir, load_settings
 
 
 def test_dev_reaches_minio_through_s3a_with_keys_from_the_environment():
@@ -56,7 +56,7 @@ LISTENERS = r"""
 import json, os, socket
 from pathlib import Path
 from jobs.io.session import build_spark_session
-from jobs.settings import load_settings
+from jobs.settings import conf_dir, load_settings
 
 def listening(pid):
     # Sockets the process holds (/proc/PID/fd) that listen (/proc/net/tcp*, state 0A).
@@ -99,13 +99,32 @@ def driver() -> dict:
         [sys.executable, "-c", LISTENERS], env=env, capture_output=True, text=True, timeout=300
     )
     assert done.returncode == 0, done.stderr[-3000:]
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return {**json.loads(done.stdout.strip().splitlines()[-1]), "stderr": done.stderr}
 
 
 def test_the_driver_jvm_starts_with_the_configured_options_and_the_class_archive(driver):
     assert {"-XX:TieredStopAtLevel=1", "-Dlakehouse.check=1"} <= set(driver["jvm_options"])
     archive = [o for o in driver["jvm_options"] if o.startswith("-XX:SharedArchiveFile=")]
     assert archive == [f"-XX:SharedArchiveFile={archive_path(jars_dir())}"]
+
+
+def test_a_local_driver_starts_with_the_checkouts_log_config_and_prints_no_start_up_lines(
+    driver,
+):
+    config = [o for o in driver["jvm_options"] if o.startswith("-Dlog4j2.configurationFile=")]
+    assert config == [f"-Dlog4j2.configurationFile={(conf_dir() / 'log4j2.properties').as_uri()}"]
+    assert "NativeCodeLoader" not in driver["stderr"], driver["stderr"]
+    assert "Setting default log level" not in driver["stderr"], driver["stderr"]
+
+
+def test_clusters_emr_and_settings_that_choose_their_own_log_config_keep_theirs():
+    cluster = load_settings("local", environ={"LAKEHOUSE__SPARK__MASTER": "spark://h:7077"})
+    for settings in (cluster, load_settings("prod", environ={})):
+        assert "log4j2" not in spark_conf(settings, "x").get("spark.driver.extraJavaOptions", "")
+    own = "-Dlog4j2.configurationFile=file:/etc/spark/log4j2.properties"
+    chosen = load_settings(environ={"LAKEHOUSE__SPARK__DRIVER_JAVA_OPTIONS": own})
+    options = spark_conf(chosen, "x")["spark.driver.extraJavaOptions"].split()
+    assert [o for o in options if "log4j2" in o] == [own]
 
 
 def test_driver_java_options_join_those_spark_conf_sets():
