@@ -67,9 +67,8 @@ def publish(build: Build, multi_asset: bool = False) -> Iterator[AssetCheckResul
     outcomes = build.check_outcomes()
     yield from (check_result(o) for o in outcomes)
     try:
-        for index, (table, df) in enumerate(publishable(build)):
-            # The build's time once, on its first output (a multi-asset's share one build).
-            metadata = {"build_seconds": build.build_seconds} if index == 0 else {}
+        for table, df, build_seconds in publishable(build):
+            metadata = {"build_seconds": build_seconds} if build_seconds is not None else {}
             name = output_name(table) if multi_asset else "result"
             yield Output(df, output_name=name, metadata=metadata)
     except Blocked as blocked:

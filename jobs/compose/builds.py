@@ -67,11 +67,14 @@ class Build:
             self.ingest.release()
 
 
-def publishable(build: Build) -> Generator[tuple[Table, DataFrame | Snapshot]]:
+def publishable(
+    build: Build,
+) -> Generator[tuple[Table, DataFrame | Snapshot, float | None]]:
     """The one publish sequence, after the build's audits ran: if one blocks, release the
     cached frames and raise :class:`Blocked` (nothing is written, readers keep the previous
-    versions); otherwise yield each output for the caller to write, in write order, and
-    release the cached frames once the last one is written."""
+    versions); otherwise yield each output for the caller to write, in write order, with the
+    build's time on the first one only (a group's outputs share one build), and release the
+    cached frames once the last one is written."""
     failures = build.blocking_failures()
     if failures:
         build.release()
@@ -80,8 +83,8 @@ def publishable(build: Build) -> Generator[tuple[Table, DataFrame | Snapshot]]:
             + "\n".join(failures)
         )
     try:
-        for key, df in build.outputs.items():
-            yield table(key), df
+        for index, (key, df) in enumerate(build.outputs.items()):
+            yield table(key), df, build.build_seconds if index == 0 else None
     finally:
         build.release()
 

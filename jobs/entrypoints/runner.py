@@ -138,10 +138,9 @@ def run_layer(
         if observer:
             observer.audited(build)
         with closing(builds.publishable(build)) as outputs:
-            for index, (target, df) in enumerate(outputs):
+            for target, df, build_seconds in outputs:
                 done = table_io.write_table(ctx.settings, target, df, ctx.start, ctx.end)
-                if index == 0:  # the build's time once, as the assets report it
-                    done = replace(done, build_seconds=build.build_seconds)
+                done = replace(done, build_seconds=build_seconds)
                 written.append(done)
                 if observer:
                     observer.wrote(done)

@@ -12,7 +12,7 @@ from jobs.io import delta_io, landing, table_io
 
 
 def write(settings, build):
-    return [table_io.write_table(settings, t, data) for t, data in builds.publishable(build)]
+    return [table_io.write_table(settings, t, data) for t, data, _ in builds.publishable(build)]
 
 
 def test_a_snapshot_is_merged_once_then_skipped_until_its_content_changes(spark, settings):

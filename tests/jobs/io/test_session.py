@@ -56,7 +56,7 @@ LISTENERS = r"""
 import json, os, socket
 from pathlib import Path
 from jobs.io.session import build_spark_session
-from jobs.settings import conf_dir, load_settings
+from jobs.settings import load_settings
 
 def listening(pid):
     # Sockets the process holds (/proc/PID/fd) that listen (/proc/net/tcp*, state 0A).
