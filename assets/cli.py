@@ -481,6 +481,31 @@ def _print_quarantine(settings: Settings, day: dt.date) -> None:
         print(f"{t.key} on {day}: {summary}")
 
 
+def cmd_wait(args: argparse.Namespace, settings: Settings) -> int:
+    """Wait until the automation has brought the newest drops of the range into a table."""
+    from dagster import AssetKey, DagsterInstance
+
+    from assets.waiting import wait_for
+    from jobs.tables import TABLES
+
+    daily = [key for key, t in TABLES.items() if t.daily]
+    if args.table not in daily:
+        print(f"lakehouse wait: {args.table!r} is not a daily table; daily tables: "
+              f"{', '.join(daily)}", file=sys.stderr)  # fmt: skip
+        return 2
+    args.end = args.end or args.start
+    start, end = _range(args, settings)
+    days = [start + dt.timedelta(days=i) for i in range((end - start).days + 1)]
+    ensure_dagster_home(settings)
+    with DagsterInstance.get() as instance:
+        table = AssetKey(args.table.split("/"))
+        return wait_for(instance, table, days, timeout=args.timeout, echo=_flushed)
+
+
+def _flushed(line: str) -> None:
+    print(line, flush=True)  # a script or a log follows each run as it ends
+
+
 def cmd_ui(args: argparse.Namespace, settings: Settings) -> int:
     home = ensure_dagster_home(settings)
     print(f"DAGSTER_HOME={home}; open http://{args.host}:{args.port}")
@@ -624,6 +649,19 @@ def build_parser() -> argparse.ArgumentParser:
         "--docs", action="store_true", help="print the address of the Data Docs index instead"
     )
     quality.set_defaults(func=cmd_quality)
+
+    wait = sub.add_parser(
+        "wait",
+        help="wait until the automation (the daemon of `lakehouse ui`) has brought the newest "
+        "drops of the range into a daily table; exits 1 when a run for them fails",
+    )
+    wait.add_argument("table", help="a daily table, e.g. ml/delay_predictions")
+    wait.add_argument("--start", type=_date, required=True, help="first day")
+    wait.add_argument("--end", type=_date, help="last day, inclusive (default: --start)")
+    wait.add_argument(
+        "--timeout", type=float, default=1800.0, help="give up after this many seconds (1800)"
+    )
+    wait.set_defaults(func=cmd_wait)
 
     ui = sub.add_parser("ui", help="start the Dagster UI (dagster dev) on this lakehouse")
     ui.add_argument("--port", type=int, default=3000)

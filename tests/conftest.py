@@ -136,7 +136,6 @@ def minio_server() -> Iterator[minio.MinioServer]:
 # their order after.
 SLOWEST_FIRST = [
     "tests/test_readme.py",  # 820: the walkthroughs top to bottom, `make demo` included
-    "tests/test_automation_daemon.py",  # 255
     "tests/test_dev_profile.py",  # 255
     "tests/spark_submit/test_submit.py",  # 240: local[*] and a standalone cluster
     "tests/test_readme_own_root.py",  # 195: the quick `make bench`

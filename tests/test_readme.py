@@ -3,7 +3,7 @@
 A ```bash block is preceded by a marker that readers of the rendered page do not see:
 
     <!-- readme-test: WALKTHROUGH [mode=run|check] [env=K=V]... [serve="URL COMMAND"]...
-                      [self="COMMAND"] [expect="REGEX"] -->
+                      [background="URL COMMAND"]... [self="COMMAND"] [expect="REGEX"] -->
 
 - Blocks run in the order the documents show them, as a reader goes from top to bottom,
   all in one fresh lakehouse root (`LAKEHOUSE_ROOT`). Blocks of one walkthrough share one
@@ -14,6 +14,8 @@ A ```bash block is preceded by a marker that readers of the rendered page do not
 - `env`: set for this block only; the README says so beside the block.
 - `serve`: a line starting with COMMAND runs a server: it is started in the background,
   must answer URL, and is then stopped.
+- `background`: the same, but the server keeps running while the block's next lines run (a
+  second terminal's commands), and is stopped when the block ends.
 - `self`: a line starting with COMMAND is the test command that is running this test;
   `.ci/run` must run exactly it.
 - `expect`: the block's output must match the regular expression (may be repeated).
@@ -61,6 +63,7 @@ class Block:
     mode: str = "run"
     env: dict[str, str] = field(default_factory=dict)
     serve: list[tuple[str, str]] = field(default_factory=list)  # (url, command prefix)
+    background: list[tuple[str, str]] = field(default_factory=list)  # (url, command prefix)
     self_command: str | None = None
     expect: list[str] = field(default_factory=list)
     own_root: bool = False
@@ -88,9 +91,9 @@ def parse_marker(body: str, block: Block) -> None:
         elif key == "env" and "=" in value:
             name, _, setting = value.partition("=")
             block.env[name] = setting
-        elif key == "serve" and " " in value:
+        elif key in ("serve", "background") and " " in value:
             url, _, command = value.partition(" ")
-            block.serve.append((url, command.strip()))
+            getattr(block, key).append((url, command.strip()))
         elif key == "self" and value:
             block.self_command = value
         elif key == "expect" and value:
@@ -129,16 +132,36 @@ def all_blocks() -> list[Block]:
 
 
 # --------------------------------------------------------------------------- the harness
-_HELPERS = r"""
-readme_serve() {  # readme_serve URL COMMAND...: start a server, wait for URL, stop it
-  "$README_PYTHON" - "$1" "${*:2}" <<'PY'
-import os, signal, subprocess, sys, tempfile, time, urllib.request
-url, command = sys.argv[1], sys.argv[2]
+# A server a block starts: started, answered at its URL, then stopped (serve) or left
+# running until the block ends (background). Ctrl-C stops it, as a user stops it: a
+# background job of a script ignores Ctrl-C, so the server gets it back, and a process group
+# of its own (Ctrl-C reaches what it started); it also gets Ctrl-C when this supervisor dies
+# (a block killed at its time limit), so no server outlives its block.
+_SUPERVISOR = r"""
+import ctypes, os, signal, subprocess, sys, tempfile, time, urllib.request
+mode, url, command, ready = sys.argv[1:5]
 log = tempfile.TemporaryFile()
-# A background job of a script ignores Ctrl-C; the server gets it back, and a group of its own.
+
+def setup():
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    os.setpgrp()
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGINT)  # PR_SET_PDEATHSIG
+
+def stop():
+    if server.poll() is None:
+        os.killpg(server.pid, signal.SIGINT)
+        try:
+            server.wait(60)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait()
+
+def output():
+    log.seek(0)
+    return log.read().decode(errors="replace")[-4000:]
+
 server = subprocess.Popen(["bash", "-c", command], stdout=log, stderr=subprocess.STDOUT,
-                          start_new_session=True,
-                          preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+                          preexec_fn=setup)
 answered, deadline = False, time.monotonic() + 240
 while not answered and server.poll() is None and time.monotonic() < deadline:
     try:
@@ -146,22 +169,46 @@ while not answered and server.poll() is None and time.monotonic() < deadline:
             answered = response.status < 500
     except OSError:
         time.sleep(1)
-if server.poll() is None:
-    os.killpg(server.pid, signal.SIGINT)  # Ctrl-C, as a user stops it
-    try:
-        server.wait(30)
-    except subprocess.TimeoutExpired:
-        os.killpg(server.pid, signal.SIGKILL)
-        server.wait()
-if answered:
-    print(f"readme: {command!r} answered at {url}")
-    sys.exit(0)
-log.seek(0)
-print(f"readme: {command!r} did not answer at {url}; its output:")
-print(log.read().decode(errors="replace")[-4000:])
-sys.exit(1)
-PY
-}
+if not answered or mode == "serve":
+    stop()
+if not answered:
+    print(f"readme: {command!r} did not answer at {url}; its output:\n{output()}", flush=True)
+    sys.exit(1)
+print(f"readme: {command!r} answered at {url}", flush=True)
+if mode == "background":  # until the block's end sends SIGTERM
+    ending = []
+    signal.signal(signal.SIGTERM, lambda *_: ending.append(True))
+    with open(ready, "w") as marker:
+        marker.write("answered")
+    while server.poll() is None and not ending:
+        time.sleep(0.5)
+    if not ending:
+        print(f"readme: {command!r} ended before its block; its output:\n{output()}", flush=True)
+    stop()
+"""
+
+_HELPERS = f"""
+README_SUPERVISOR={shlex.quote(_SUPERVISOR)}
+README_SUPERVISORS=()
+readme_serve() {{  # readme_serve URL COMMAND...: start a server, wait for URL, stop it
+  "$README_PYTHON" -c "$README_SUPERVISOR" serve "$1" "${{*:2}}" /dev/null
+}}
+readme_background() {{  # readme_background URL COMMAND...: a server for the rest of the block
+  local ready pid
+  ready=$(mktemp)
+  "$README_PYTHON" -c "$README_SUPERVISOR" background "$1" "${{*:2}}" "$ready" &
+  pid=$!
+  README_SUPERVISORS+=("$pid")
+  until [ -s "$ready" ]; do
+    if ! kill -0 "$pid" 2>/dev/null; then wait "$pid"; return 1; fi
+    sleep 1
+  done
+}}
+readme_stop_background() {{
+  local pid
+  for pid in "${{README_SUPERVISORS[@]}}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${{README_SUPERVISORS[@]}}"; do wait "$pid" 2>/dev/null || true; done
+}}
 """
 
 
@@ -174,12 +221,17 @@ def script_for(block: Block, state: Path) -> str:
     lines = []
     for line in block.text.splitlines():
         served = [url for url, command in block.serve if _starts_with(line, command)]
+        behind = [url for url, command in block.background if _starts_with(line, command)]
         if block.self_command and _starts_with(line, block.self_command):
             line = f": {shlex.quote(line.strip())}  # the test command running this test"
         elif served:
             line = f"readme_serve {served[0]} {line.strip()}"
+        elif behind:
+            line = f"readme_background {behind[0]} {line.strip()}"
         lines.append(line)
     body = "\n".join(lines)
+    if block.background:
+        body = f"trap readme_stop_background EXIT\n{body}"
     if block.mode == "check":
         checked = [
             line if "--dry-run" in line else f"{line.split('#')[0].rstrip()} --dry-run"
@@ -367,3 +419,35 @@ def test_a_server_is_started_answered_and_stopped(tmp_path):
     assert len(list(run_blocks(shell_blocks(document), tmp_path / "root"))) == 1
     with socket.socket() as probe:
         assert probe.connect_ex(("127.0.0.1", port)) != 0, "the server is still running"
+
+
+def test_a_background_server_answers_the_blocks_next_lines_and_stops_with_the_block(tmp_path):
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/"
+    document = tmp_path / "README.md"
+    document.write_text(
+        f'<!-- readme-test: x background="{url} python3 -m http.server" expect="^200$" -->\n'
+        f"```bash\npython3 -m http.server {port} --bind 127.0.0.1   # terminal 1\n"
+        f"python3 -c 'import urllib.request as u; print(u.urlopen(\"{url}\").status)'\n```\n"
+    )
+    assert len(list(run_blocks(shell_blocks(document), tmp_path / "root"))) == 1
+    with socket.socket() as probe:
+        assert probe.connect_ex(("127.0.0.1", port)) != 0, "the server is still running"
+
+
+def test_a_killed_block_takes_its_background_server_with_it(tmp_path, monkeypatch):
+    monkeypatch.setattr("tests.test_readme.BLOCK_TIMEOUT_S", 8)
+    port = free_port()
+    block = Block(tmp_path / "README.md", 1, f"python3 -m http.server {port}\nsleep 300\n")
+    block.background.append((f"http://127.0.0.1:{port}/", "python3 -m http.server"))
+    env = clean_environment(tmp_path / "root")
+    code, output = _run_script(script_for(block, tmp_path / "state"), env)
+    assert code == -9 and "answered at" in output, output
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) != 0:
+                break
+        time.sleep(0.2)
+    else:
+        raise AssertionError("the background server outlived its killed block")

@@ -118,7 +118,7 @@ def test_a_redelivered_month_requests_every_day_of_it_for_one_single_run_backfil
     found = requested(ticks.tick())
     assert found == {k.to_user_string(): set(february) for k in DAILY}
     # Every requested asset backfills a range in one run, and the automation sensor emits
-    # backfills: the 28 days become one run (the daemon test runs it).
+    # backfills: the 28 days become one run (the README automation walkthrough runs one).
     assert automation_sensor.emit_backfills
     assert all(GRAPH.get(k).backfill_policy.max_partitions_per_run is None for k in DAILY)
 
