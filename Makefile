@@ -141,10 +141,14 @@ ui: setup
 status: setup
 	$(BIN)/lakehouse status
 
+# The dev servers listen where the dev settings send clients (conf/dev.toml: 9000, 55432,
+# 5000; LAKEHOUSE__S3__ENDPOINT, LAKEHOUSE__WAREHOUSE__PORT, LAKEHOUSE__ML__TRACKING_URI move
+# servers and clients together).
+#
 # The dev profile's warehouse: a throwaway PostgreSQL on 127.0.0.1:55432, data under
 # $LAKEHOUSE_ROOT/postgres. Needs LAKEHOUSE_WAREHOUSE_PASSWORD (the dev profile reads it too).
 postgres: setup
-	$(BIN)/python -m devservers.postgres start --dir $(ROOT)/postgres --port 55432
+	$(BIN)/python -m devservers.postgres start --dir $(ROOT)/postgres
 
 postgres-stop: setup
 	$(BIN)/python -m devservers.postgres stop --dir $(ROOT)/postgres
@@ -156,7 +160,7 @@ postgres-reset: setup
 # The dev profile's MLflow: a tracking server on 127.0.0.1:5000 whose store is a database
 # `mlflow` on the dev PostgreSQL and whose artifacts go to MinIO (start both first).
 mlflow: setup
-	$(BIN)/python -m devservers.mlflow start --dir $(ROOT)/mlflow-server --port 5000
+	$(BIN)/python -m devservers.mlflow start --dir $(ROOT)/mlflow-server
 
 mlflow-stop: setup
 	$(BIN)/python -m devservers.mlflow stop --dir $(ROOT)/mlflow-server
@@ -168,7 +172,7 @@ $(MINIO): $(GO)
 	GOBIN=$(TOOLS)/bin GOFLAGS=-mod=mod GOTOOLCHAIN=local $(GO) install github.com/minio/minio@$(MINIO_VERSION)
 
 minio: setup $(MINIO)
-	$(BIN)/python -m devservers.minio start --dir $(ROOT)/minio --port 9000
+	$(BIN)/python -m devservers.minio start --dir $(ROOT)/minio
 
 minio-stop: setup
 	$(BIN)/python -m devservers.minio stop --dir $(ROOT)/minio

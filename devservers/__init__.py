@@ -15,16 +15,43 @@ import signal
 import socket
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
-# The dev servers' default ports (conf/dev.toml and the Makefile name the same).
+# The dev servers' ports in conf/dev.toml (a test holds them equal). The servers listen where
+# the dev settings say (`dev_ports`), so moving one is a setting, for servers and clients.
 MINIO_PORT, POSTGRES_PORT, MLFLOW_PORT = 9000, 55432, 5000
 # Where the README's servers listen: those three, the Dagster UI and the Spark history
 # server. 55432 lies in the range Linux hands out for port 0, so a test server could
 # otherwise take the port a README walkthrough beside it is about to use.
 WELL_KNOWN_PORTS = frozenset({MINIO_PORT, POSTGRES_PORT, MLFLOW_PORT, 3000, 18080})
+
+
+@dataclass(frozen=True)
+class DevPorts:
+    """Where the dev profile's clients look for MinIO, PostgreSQL and MLflow on 127.0.0.1."""
+
+    minio: int
+    postgres: int
+    mlflow: int
+
+
+def dev_ports(environ: dict[str, str] | None = None) -> DevPorts:
+    """The ports of the dev settings (``conf/dev.toml``, and overrides such as
+    ``LAKEHOUSE__WAREHOUSE__PORT`` in ``environ``, default ``os.environ``): the dev servers
+    listen there by default."""
+    from jobs.settings import load_settings
+
+    settings = load_settings("dev", environ=environ)
+    warehouse = settings.warehouse
+    if warehouse.backend != "postgres":
+        raise ValueError(f"the dev warehouse is {warehouse.backend}, not the dev PostgreSQL")
+    endpoint = urllib.parse.urlsplit(settings.s3.endpoint or "")
+    tracking = urllib.parse.urlsplit(settings.ml.tracking_uri or "")
+    return DevPorts(endpoint.port or 80, warehouse.port, tracking.port or 80)
 
 
 def free_port() -> int:
@@ -41,7 +68,8 @@ def free_port() -> int:
 def server_arguments(
     module: str, doc: str, default_port: int, argv: list[str] | None
 ) -> argparse.Namespace:
-    """``start|stop|reset --dir DIR --port N``: the command line every dev server shares.
+    """``start|stop|reset --dir DIR [--port N]``: the command line every dev server shares
+    (``default_port``: the dev settings', see :func:`dev_ports`).
 
     ``--dir`` is made absolute here: servers change folders, so a relative one would break.
     """
@@ -52,7 +80,9 @@ def server_arguments(
     parser.add_argument(
         "--dir", type=lambda p: Path(p).resolve(), required=True, help="folder for data, log, pid"
     )
-    parser.add_argument("--port", type=int, default=default_port)
+    parser.add_argument(
+        "--port", type=int, default=default_port, help=f"default {default_port} (the dev settings')"
+    )
     return parser.parse_args(argv)
 
 

@@ -6,7 +6,7 @@ server, never linked or shipped. Credentials are the standard AWS variables, so 
 S3A and MinIO agree without any key in a file.
 
     AWS_ACCESS_KEY_ID=... AWS_SECRET_ACCESS_KEY=... \
-        python -m devservers.minio start --dir DIR --port 9000
+        python -m devservers.minio start --dir DIR [--port N]  # default: the dev settings'
     python -m devservers.minio stop --dir DIR
 """
 
@@ -19,7 +19,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from devservers import MINIO_PORT, answers, pid_alive, server_arguments, stop_or_reset, stop_pid
+from devservers import answers, dev_ports, pid_alive, server_arguments, stop_or_reset, stop_pid
 from devservers.tools import ToolMissing, tool
 
 KEY_ENV, SECRET_ENV = "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"
@@ -103,7 +103,7 @@ def stop(directory: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = server_arguments("devservers.minio", __doc__ or "", MINIO_PORT, argv)
+    args = server_arguments("devservers.minio", __doc__ or "", dev_ports().minio, argv)
     if args.action != "start":
         return stop_or_reset(args.action, args.dir, "MinIO", stop)
     key, secret = os.environ.get(KEY_ENV), os.environ.get(SECRET_ENV)

@@ -6,8 +6,8 @@ Secrets never reach the command line (where ``ps`` shows them): the backend stor
 which holds the PostgreSQL password, and the S3 keys are passed through the environment.
 
     LAKEHOUSE_WAREHOUSE_PASSWORD=... AWS_ACCESS_KEY_ID=... AWS_SECRET_ACCESS_KEY=... \\
-        python -m devservers.mlflow start --dir DIR --port 5000 \\
-        [--postgres-port 55432] [--s3-endpoint http://127.0.0.1:9000]
+        python -m devservers.mlflow start --dir DIR [--port N] \\
+        [--postgres-port N] [--s3-endpoint URL]   # defaults: the dev settings'
     python -m devservers.mlflow stop --dir DIR
 """
 
@@ -22,10 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from devservers import (
-    MINIO_PORT,
-    MLFLOW_PORT,
-    POSTGRES_PORT,
     answers,
+    dev_ports,
     pid_alive,
     postgres,
     stop_or_reset,
@@ -121,9 +119,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m devservers.mlflow", description=__doc__)
     parser.add_argument("action", choices=["start", "stop", "reset"])
     parser.add_argument("--dir", type=lambda p: Path(p).resolve(), required=True)
-    parser.add_argument("--port", type=int, default=MLFLOW_PORT)
-    parser.add_argument("--postgres-port", type=int, default=POSTGRES_PORT)
-    parser.add_argument("--s3-endpoint", default=f"http://127.0.0.1:{MINIO_PORT}")
+    ports = dev_ports()  # where the dev settings (and so the clients) look for each server
+    parser.add_argument("--port", type=int, default=ports.mlflow, help=f"default {ports.mlflow}")
+    parser.add_argument(
+        "--postgres-port", type=int, default=ports.postgres, help=f"default {ports.postgres}"
+    )
+    endpoint = f"http://127.0.0.1:{ports.minio}"
+    parser.add_argument("--s3-endpoint", default=endpoint, help=f"default {endpoint}")
     args = parser.parse_args(argv)
     if args.action != "start":
         return stop_or_reset(args.action, args.dir, "MLflow", stop)

@@ -4,7 +4,7 @@ Used by the test fixtures, the warehouse benchmark and ``make postgres`` (the de
 profile's server). It creates its own cluster in a folder of its own, never touches the
 system cluster, and stops with ``stop``.
 
-    LAKEHOUSE_WAREHOUSE_PASSWORD=... python -m devservers.postgres start --dir DIR --port 55432
+    LAKEHOUSE_WAREHOUSE_PASSWORD=... python -m devservers.postgres start --dir DIR [--port N]
     python -m devservers.postgres stop --dir DIR
 """
 
@@ -18,7 +18,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from devservers import POSTGRES_PORT, server_arguments, stop_or_reset
+from devservers import dev_ports, server_arguments, stop_or_reset
 
 DEFAULT_PASSWORD_ENV = "LAKEHOUSE_WAREHOUSE_PASSWORD"
 
@@ -184,7 +184,7 @@ def stop(directory: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = server_arguments("devservers.postgres", __doc__ or "", POSTGRES_PORT, argv)
+    args = server_arguments("devservers.postgres", __doc__ or "", dev_ports().postgres, argv)
     if args.action != "start":
         return stop_or_reset(args.action, args.dir, "PostgreSQL", stop)
     password = os.environ.get(DEFAULT_PASSWORD_ENV)

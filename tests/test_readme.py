@@ -22,6 +22,9 @@ A ```bash block is preceded by a marker that readers of the rendered page do not
 - `root=own`: the walkthrough needs nothing an earlier one made (`make bench` makes its own
   roots), so it runs apart, in a fresh root of its own (`tests/test_readme_own_root.py`):
   another test process can take it while this one runs the rest top to bottom.
+- `test=MODULE`: a `root=own` walkthrough that MODULE runs instead (`run_walkthrough`), so
+  that its own assertions look at what the walkthrough made while its servers still run
+  (the dev walkthrough: `tests/test_dev_profile.py`).
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ from pathlib import Path
 import pytest
 
 from devservers import free_port, minio
+from devservers import mlflow as mlflow_server
 from devservers import postgres as pgserver
 from jobs.settings import REPO_ROOT
 
@@ -67,6 +71,7 @@ class Block:
     self_command: str | None = None
     expect: list[str] = field(default_factory=list)
     own_root: bool = False
+    test: str | None = None  # the module that runs this walkthrough (root=own only)
 
     @property
     def where(self) -> str:
@@ -100,6 +105,8 @@ def parse_marker(body: str, block: Block) -> None:
             block.expect.append(value)
         elif key == "root" and value == "own":
             block.own_root = True
+        elif key == "test" and value:
+            block.test = value
         else:
             raise ValueError(f"{block.where}: cannot read {word!r} in the readme-test marker")
 
@@ -283,14 +290,18 @@ def _run_script(script: str, env: dict[str, str]) -> tuple[int, str]:
     return process.returncode, output
 
 
-def run_blocks(blocks: list[Block], root: Path) -> Iterator[tuple[Block, str]]:
-    """Run ``blocks`` in order, each in its walkthrough's shell state; yields each block with
-    its output and fails naming the block that broke."""
+def run_blocks(
+    blocks: list[Block], root: Path, env: dict[str, str] | None = None, shells: Path | None = None
+) -> Iterator[tuple[Block, str]]:
+    """Run ``blocks`` in order, each in its walkthrough's shell state (kept in ``shells``, a
+    temporary folder unless given), with ``env`` added to the clean environment; yields each
+    block with its output and fails naming the block that broke."""
     with tempfile.TemporaryDirectory(prefix="readme-shell-") as folder:
         for block in blocks:
-            state = Path(folder) / f"state-{block.walkthrough}"
+            state = (shells or Path(folder)) / f"state-{block.walkthrough}"
             began = time.monotonic()
-            code, output = _run_script(script_for(block, state), clean_environment(root))
+            environment = {**clean_environment(root), **(env or {})}
+            code, output = _run_script(script_for(block, state), environment)
             assert code == 0, (
                 f"the block at {block.where} ({block.walkthrough}) failed with exit code "
                 f"{code}:\n{block.text}\n--- output ---\n{output[-6000:]}"
@@ -377,6 +388,25 @@ def own_root_walkthroughs() -> dict[str, list[Block]]:
     return apart
 
 
+def walkthrough_blocks(name: str) -> list[Block]:
+    """The blocks of walkthrough ``name``, in document order."""
+    blocks = [block for block in all_blocks() if block.walkthrough == name]
+    assert blocks, f"no walkthrough {name!r} in the documents"
+    return blocks
+
+
+def shell_exports(shells: Path, walkthrough: str) -> dict[str, str]:
+    """The variables walkthrough ``walkthrough`` has exported so far (its shell state in the
+    ``shells`` folder given to :func:`run_blocks`)."""
+    state = shells / f"state-{walkthrough}"
+    done = subprocess.run(
+        ["bash", "-c", 'source "$1" && env -0', "-", str(state)],
+        env={}, capture_output=True, check=True,
+    )  # fmt: skip
+    pairs = (item.decode().partition("=") for item in done.stdout.split(b"\0") if item)
+    return {name: value for name, _, value in pairs}
+
+
 @contextmanager
 def fresh_lakehouse_root() -> Iterator[Path]:
     """A fresh lakehouse root that the dev servers' system users can enter (pytest's own
@@ -387,6 +417,7 @@ def fresh_lakehouse_root() -> Iterator[Path]:
         try:
             yield root
         finally:
+            mlflow_server.stop(root / "mlflow-server")
             minio.stop(root / "minio")
             pgserver.stop(root / "postgres")
 
@@ -396,6 +427,19 @@ def test_a_walkthrough_runs_apart_with_all_its_blocks_or_not_at_all():
     assert apart, "no walkthrough runs apart: tests/test_readme_own_root.py checks nothing"
     split = [b.where for b in all_blocks() if b.walkthrough in apart and not b.own_root]
     assert not split, f"blocks of a root=own walkthrough without root=own: {split}"
+    for name, blocks in apart.items():
+        assert len({block.test for block in blocks}) == 1, f"{name}: one test= for all blocks"
+
+
+def test_a_walkthrough_a_module_claims_is_run_there():
+    claimed = {b.walkthrough: b.test for b in all_blocks() if b.test}
+    assert all(b.own_root for b in all_blocks() if b.test), "test= needs root=own"
+    for name, module in claimed.items():
+        path = REPO_ROOT / module
+        assert path.is_file(), f"walkthrough {name!r} names {module}, which does not exist"
+        assert f'walkthrough_blocks("{name}")' in path.read_text(), (
+            f"{module} does not run walkthrough {name!r} (walkthrough_blocks)"
+        )
 
 
 @pytest.mark.slow
@@ -417,8 +461,7 @@ def test_a_server_is_started_answered_and_stopped(tmp_path):
         f'expect="answered at" -->\n```bash\n{command}   # serves this folder\n```\n'
     )
     assert len(list(run_blocks(shell_blocks(document), tmp_path / "root"))) == 1
-    with socket.socket() as probe:
-        assert probe.connect_ex(("127.0.0.1", port)) != 0, "the server is still running"
+    assert not listening(port), "the server is still running"
 
 
 def test_a_background_server_answers_the_blocks_next_lines_and_stops_with_the_block(tmp_path):
@@ -431,8 +474,7 @@ def test_a_background_server_answers_the_blocks_next_lines_and_stops_with_the_bl
         f"python3 -c 'import urllib.request as u; print(u.urlopen(\"{url}\").status)'\n```\n"
     )
     assert len(list(run_blocks(shell_blocks(document), tmp_path / "root"))) == 1
-    with socket.socket() as probe:
-        assert probe.connect_ex(("127.0.0.1", port)) != 0, "the server is still running"
+    assert not listening(port), "the server is still running"
 
 
 def test_a_killed_block_takes_its_background_server_with_it(tmp_path, monkeypatch):
@@ -444,10 +486,12 @@ def test_a_killed_block_takes_its_background_server_with_it(tmp_path, monkeypatc
     code, output = _run_script(script_for(block, tmp_path / "state"), env)
     assert code == -9 and "answered at" in output, output
     deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", port)) != 0:
-                break
+    while listening(port) and time.monotonic() < deadline:
         time.sleep(0.2)
-    else:
-        raise AssertionError("the background server outlived its killed block")
+    assert not listening(port), "the background server outlived its killed block"
+
+
+def listening(port: int) -> bool:
+    """Whether something accepts connections on 127.0.0.1:``port``."""
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) == 0

@@ -8,7 +8,8 @@ import pytest
 
 from tests.test_readme import fresh_lakehouse_root, own_root_walkthroughs, run_blocks
 
-APART = own_root_walkthroughs()
+# Those a module of their own runs (``test=``) are not run here.
+APART = {name: blocks for name, blocks in own_root_walkthroughs().items() if not blocks[0].test}
 
 
 @pytest.mark.slow
