@@ -135,8 +135,8 @@ def minio_server() -> Iterator[minio.MinioServer]:
 # keeps it from being the tail that one worker runs alone at the end. Modules not listed keep
 # their order after.
 SLOWEST_FIRST = [
-    "tests/test_readme.py",  # 820: the walkthroughs top to bottom, `make demo` included
-    "tests/test_dev_profile.py",  # 255
+    "tests/test_readme.py",  # 730-1090: the walkthroughs top to bottom, `make demo` included
+    "tests/test_dev_profile.py",  # 250: the README dev walkthrough and its checks
     "tests/spark_submit/test_submit.py",  # 240: local[*] and a standalone cluster
     "tests/test_readme_own_root.py",  # 195: the quick `make bench`
     "tests/jobs/io/test_maintenance.py",  # 115
