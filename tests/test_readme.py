@@ -369,14 +369,22 @@ def _running(pid: str) -> bool:
     return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
+def run_document(folder: Path, text: str) -> int:
+    """Write ``text`` as ``folder/README.md`` and run its blocks (root ``folder/root``): how
+    many ran."""
+    document = folder / "README.md"
+    document.write_text(text)
+    return len(list(run_blocks(shell_blocks(document), folder / "root")))
+
+
 def test_walkthroughs_keep_their_own_shell(tmp_path):
-    document = tmp_path / "README.md"
-    document.write_text(
+    ran = run_document(
+        tmp_path,
         "<!-- readme-test: a -->\n```bash\nexport WHO=a\n```\n"
         '<!-- readme-test: b expect="^unset$" -->\n```bash\necho "${WHO:-unset}"\n```\n'
-        '<!-- readme-test: a expect="^a$" -->\n```bash\necho "$WHO"\n```\n'
+        '<!-- readme-test: a expect="^a$" -->\n```bash\necho "$WHO"\n```\n',
     )
-    assert len(list(run_blocks(shell_blocks(document), tmp_path / "root"))) == 3
+    assert ran == 3
 
 
 def own_root_walkthroughs() -> dict[str, list[Block]]:
@@ -455,25 +463,25 @@ def test_the_documents_run_top_to_bottom():
 def test_a_server_is_started_answered_and_stopped(tmp_path):
     port = free_port()
     command = f"python3 -m http.server {port} --bind 127.0.0.1"
-    document = tmp_path / "README.md"
-    document.write_text(
+    ran = run_document(
+        tmp_path,
         f'<!-- readme-test: x serve="http://127.0.0.1:{port}/ python3 -m http.server" '
-        f'expect="answered at" -->\n```bash\n{command}   # serves this folder\n```\n'
+        f'expect="answered at" -->\n```bash\n{command}   # serves this folder\n```\n',
     )
-    assert len(list(run_blocks(shell_blocks(document), tmp_path / "root"))) == 1
+    assert ran == 1
     assert not listening(port), "the server is still running"
 
 
 def test_a_background_server_answers_the_blocks_next_lines_and_stops_with_the_block(tmp_path):
     port = free_port()
     url = f"http://127.0.0.1:{port}/"
-    document = tmp_path / "README.md"
-    document.write_text(
+    ran = run_document(
+        tmp_path,
         f'<!-- readme-test: x background="{url} python3 -m http.server" expect="^200$" -->\n'
         f"```bash\npython3 -m http.server {port} --bind 127.0.0.1   # terminal 1\n"
-        f"python3 -c 'import urllib.request as u; print(u.urlopen(\"{url}\").status)'\n```\n"
+        f"python3 -c 'import urllib.request as u; print(u.urlopen(\"{url}\").status)'\n```\n",
     )
-    assert len(list(run_blocks(shell_blocks(document), tmp_path / "root"))) == 1
+    assert ran == 1
     assert not listening(port), "the server is still running"
 
 
