@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,6 +27,11 @@ os.environ["LAKEHOUSE__SPARK__UI_ENABLED"] = "false"
 os.environ["LAKEHOUSE__SPARK__SHUFFLE_PARTITIONS"] = "2"
 os.environ["LAKEHOUSE__SPARK__DRIVER_MEMORY"] = "3g"
 os.environ.pop("DAGSTER_HOME", None)
+# A folder every worker of this test run shares (the workers inherit the controller's
+# environment, which sets it first): the reference lakehouse below.
+_SHARED = Path(
+    os.environ.setdefault("LAKEHOUSE_TEST_SHARED", tempfile.mkdtemp(prefix="lakehouse-shared-"))
+)
 # The JVMs the tests start in other processes (the CLI, the daemon's runs, spark-submit) run
 # a few short jobs on little data: the C1 JIT compiler alone spends about 30% less CPU there
 # (the quick bench: 347 -> 247 CPU s), and two test workers keep both cores busy. This
@@ -105,6 +111,33 @@ def _planned_as_built() -> None:
 
 
 @pytest.fixture(scope="session")
+def reference_lakehouse(spark: SparkSession) -> Settings:
+    """The settings of a lakehouse where ``lakehouse land`` and ``lakehouse run`` (every
+    table but ML) ran REFERENCE_START..REFERENCE_END in process on the local profile: what
+    the same code run another way (the dev profile, spark-submit on a cluster, Dagster Pipes)
+    must write, or the inputs it starts from. Made once per test run and shared by the
+    workers (a file lock; the second waits for the first); read it, never write it."""
+    from filelock import FileLock
+
+    from assets.cli import main
+    from tests.cli import patched_environment
+    from tests.reference import REFERENCE_END, REFERENCE_START
+
+    root, done = _SHARED / "reference", _SHARED / "reference.done"
+    # its own Dagster home too, which the CLI would otherwise leave set in this process
+    env = {"LAKEHOUSE_ROOT": str(root), "DAGSTER_HOME": str(root / "dagster")}
+    with FileLock(_SHARED / "reference.lock"), patched_environment(env):
+        if not done.exists():
+            shutil.rmtree(root, ignore_errors=True)
+            root.mkdir()
+            span = ["--start", REFERENCE_START.isoformat(), "--end", REFERENCE_END.isoformat()]
+            assert main(["land", *span]) == 0
+            assert main(["run", *span]) == 0
+            done.touch()
+        return load_settings()  # its root: LAKEHOUSE_ROOT says where
+
+
+@pytest.fixture(scope="session")
 def postgres_server() -> Iterator[tuple[pgserver.PgServer, str]]:
     """A real PostgreSQL server on 127.0.0.1 (a throwaway cluster), once per test process."""
     password = secrets.token_urlsafe(16)
@@ -155,6 +188,11 @@ _config: list[pytest.Config] = []
 def pytest_configure(config: pytest.Config) -> None:
     if not hasattr(config, "workerinput"):  # this process prints (xdist's controller)
         _config.append(config)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if not hasattr(config, "workerinput"):  # the workers have ended
+        shutil.rmtree(_SHARED, ignore_errors=True)
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:

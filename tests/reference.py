@@ -13,6 +13,10 @@ from deltalake import DeltaTable
 from jobs.io.landing import source_dir
 from jobs.settings import Settings
 
+# The days of the reference lakehouse (tests/conftest.py, `reference_lakehouse`), which
+# other ways of running the pipeline are compared with: the README's dev walkthrough's.
+REFERENCE_START, REFERENCE_END = dt.date(2013, 7, 1), dt.date(2013, 7, 2)
+
 
 @cache
 def source_frame(dataset: str) -> pd.DataFrame:

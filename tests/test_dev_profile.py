@@ -5,12 +5,12 @@ module, ``test=`` in its marker), in a lakehouse root of its own, with its serve
 ports (the dev settings' overrides move servers and clients together). While they still
 run, its tables are read back with this process's Spark (through S3A, with the
 walkthrough's credentials for its bucket) and compared row for row with a local run of the
-same days in this process; at the end the walkthrough's last block stops the servers.
+same days (the reference lakehouse, tests/conftest.py); at the end the walkthrough's last
+block stops the servers.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import os
 import subprocess
@@ -27,7 +27,6 @@ from chispa import assert_df_equality
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from assets.cli import main
 from devservers import free_port
 from jobs.io import delta_io
 from jobs.io.objectstore import s3_client, split_uri
@@ -35,13 +34,12 @@ from jobs.io.session import build_spark_session
 from jobs.settings import REPO_ROOT, Settings, load_settings
 from jobs.tables import delta_tables
 from tests.cli import in_process, patched_environment
-from tests.reference import comparable
+from tests.reference import REFERENCE_END, REFERENCE_START, comparable
 from tests.test_readme import fresh_lakehouse_root, run_blocks, shell_exports, walkthrough_blocks
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e, pytest.mark.postgres]
 
-START, END = dt.date(2013, 7, 1), dt.date(2013, 7, 2)  # the days the walkthrough runs
-RANGE = ["--start", START.isoformat(), "--end", END.isoformat()]
+START, END = REFERENCE_START, REFERENCE_END  # the days the walkthrough runs
 TABLES = [t.key for t in delta_tables() if t.layer != "ml"]  # ML: tests/assets/test_ml.py
 BUCKET = "lakehouse-dev"
 
@@ -112,13 +110,6 @@ def dev_run(spark) -> Iterator[DevRun]:
             steps.close()
 
 
-@pytest.fixture(scope="module")
-def local_run(spark, settings):
-    assert main(["land", *RANGE]) == 0
-    assert main(["run", *RANGE]) == 0
-    return settings
-
-
 def table_rows(spark: SparkSession, settings: Settings, table: str) -> DataFrame:
     df = delta_io.read_table(spark, settings.table_uri(*table.split("/")))
     return comparable(df, settings.storage.landing, table, START, END)
@@ -138,9 +129,9 @@ def test_landing_and_tables_live_in_the_bucket(dev_run):
 
 
 @pytest.mark.parametrize("table", TABLES)
-def test_dev_tables_hold_the_same_rows_as_local(dev_run, local_run, spark, table):
+def test_dev_tables_hold_the_same_rows_as_local(dev_run, reference_lakehouse, spark, table):
     dev = table_rows(spark, dev_run.settings, table)
-    local = table_rows(spark, local_run, table)
+    local = table_rows(spark, reference_lakehouse, table)
     assert dev.count() > 0 or table.startswith("quarantine")
     assert_df_equality(dev, local, ignore_row_order=True, ignore_nullable=True)
 

@@ -1,37 +1,37 @@
 """The Spark assets through Dagster Pipes: same keys and checks, computed by spark-submit.
 
-Upstream tables are built in process first; then silver flights (two outputs, accounting
-and suite checks) and gold route_daily run through Pipes, one spark-submit each.
+The upstream tables and landed files are copied from the reference lakehouse (the same
+days, written in process); then silver flights (two outputs, accounting and suite checks)
+and gold route_daily run through Pipes, one spark-submit each.
 """
 
-import datetime as dt
+import shutil
 
 import pytest
 from dagster import AssetKey
 
 from assets.runs import failure_messages, materialize_range
-from jobs.io import landing
 from jobs.settings import load_settings
-from tests.reference import counts_by_date, source_counts
+from jobs.tables import delta_tables
+from tests.reference import REFERENCE_END, REFERENCE_START, counts_by_date, source_counts
 
 pytestmark = pytest.mark.slow
 
-START, END = dt.date(2013, 9, 1), dt.date(2013, 9, 2)
-UPSTREAM = " or ".join(
-    ["group:bronze", "key:silver/weather", "key:quarantine/weather"]
-    + [f"key:silver/{name}" for name in ("planes", "airports", "airlines")]
-)
+START, END = REFERENCE_START, REFERENCE_END
+UPSTREAM = [t.key for t in delta_tables() if t.layer == "bronze"] + [
+    "silver/weather", "quarantine/weather", "silver/planes", "silver/airports", "silver/airlines"
+]  # fmt: skip
 OUT_OF_PROCESS = ("silver/flights", "quarantine/flights", "gold/route_daily")
 
 
 @pytest.fixture(scope="module")
-def pipes_run(tmp_path_factory, spark):
+def pipes_run(tmp_path_factory, reference_lakehouse, spark):
     root = tmp_path_factory.mktemp("pipes-root")
+    shutil.copytree(reference_lakehouse.storage.landing, root / "landing")
+    for key in UPSTREAM:
+        shutil.copytree(reference_lakehouse.table_uri(*key.split("/")), root / key)
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("LAKEHOUSE_ROOT", str(root))
-        landing.land(root / "landing", START, END)
-        upstream = materialize_range(START, END, selection=UPSTREAM)
-        assert upstream.success, failure_messages(upstream)
         patch.setenv("LAKEHOUSE__SPARK__RUNNER", "pipes_subprocess")
         settings = load_settings()
         selection = " or ".join(f"key:{table}" for table in OUT_OF_PROCESS)

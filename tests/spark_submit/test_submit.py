@@ -7,8 +7,8 @@ package that ``spark-submit/package`` builds (code zip, conf, jars, packed venv 
 ship with pyspark), in client mode, as EMR runs it: the driver here, executors in JVMs of
 their own whose Python workers come from the unpacked venv (without the archive the job
 fails with ``Cannot run program "./environment/bin/python"``). Both write in a root of
-their own, and their tables must hold the same rows as the Dagster assets write in this
-process's root for the same days.
+their own, and their tables must hold the same rows as the Dagster assets wrote for the same
+days in the reference lakehouse (tests/conftest.py).
 """
 
 from __future__ import annotations
@@ -27,16 +27,15 @@ from pathlib import Path
 import pyspark
 import pytest
 
-from assets.runs import failure_messages, materialize_range
 from devservers import free_port
 from jobs.io import landing, local_fs
 from jobs.io.session import jars_dir
 from jobs.settings import REPO_ROOT
-from tests.reference import assert_same_rows
+from tests.reference import REFERENCE_END, REFERENCE_START, assert_same_rows
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e, pytest.mark.timeout(1500)]  # set-up included
 
-START, END = dt.date(2013, 8, 1), dt.date(2013, 8, 2)
+START, END = REFERENCE_START, REFERENCE_END  # the reference lakehouse's days
 RANGE = ["--start", START.isoformat(), "--end", END.isoformat()]
 TABLES = ["bronze/flights", "silver/flights", "quarantine/flights", "silver/airlines"]
 WRAPPERS = REPO_ROOT / "spark-submit"
@@ -114,20 +113,12 @@ def submitted(cluster, dist, tmp_path_factory):
     return root, runs
 
 
-@pytest.fixture(scope="module")
-def dagster_root(spark, settings):
-    landing.land(Path(settings.storage.landing), START, END)
-    result = materialize_range(
-        START, END, selection="group:bronze or group:silver or group:quarantine"
-    )
-    assert result.success, failure_messages(result)
-    return settings
-
-
 @pytest.mark.parametrize("table", TABLES)
-def test_submitted_jobs_write_the_same_rows_as_the_assets(submitted, dagster_root, spark, table):
+def test_submitted_jobs_write_the_same_rows_as_the_assets(
+    submitted, reference_lakehouse, spark, table
+):
     root, _ = submitted
-    assert_same_rows(spark, table, root, dagster_root, START, END)
+    assert_same_rows(spark, table, root, reference_lakehouse, START, END)
 
 
 def test_the_output_names_the_event_log_and_the_app(submitted):
@@ -232,10 +223,11 @@ def test_a_package_without_the_venv_is_refused_for_a_cluster(
 
 def test_a_failing_job_fails_the_wrapper_naming_the_file(submitted):
     root, _ = submitted
-    run = wrapper("submit", ["bronze", "--start", "2013-08-03", "--end", "2013-08-03"], root)
+    missing = (END + dt.timedelta(days=1)).isoformat()  # not landed
+    run = wrapper("submit", ["bronze", "--start", missing, "--end", missing], root)
     assert run.returncode == 1
     output = run.stdout + run.stderr  # spark-submit merges the driver's stderr into stdout
-    assert "landing/flights/2013-08-03.csv.gz: file is missing" in output
+    assert f"landing/flights/{missing}.csv.gz: file is missing" in output
 
 
 def test_the_secret_is_not_in_the_job_output(submitted):
