@@ -29,9 +29,9 @@ os.environ["LAKEHOUSE__SPARK__DRIVER_MEMORY"] = "3g"
 os.environ.pop("DAGSTER_HOME", None)
 # A folder every worker of this test run shares (the workers inherit the controller's
 # environment, which sets it first): the reference lakehouse below.
-_SHARED = Path(
-    os.environ.setdefault("LAKEHOUSE_TEST_SHARED", tempfile.mkdtemp(prefix="lakehouse-shared-"))
-)
+if "LAKEHOUSE_TEST_SHARED" not in os.environ:
+    os.environ["LAKEHOUSE_TEST_SHARED"] = tempfile.mkdtemp(prefix="lakehouse-shared-")
+_SHARED = Path(os.environ["LAKEHOUSE_TEST_SHARED"])
 # The JVMs the tests start in other processes (the CLI, the daemon's runs, spark-submit) run
 # a few short jobs on little data: the C1 JIT compiler alone spends about 30% less CPU there
 # (the quick bench: 347 -> 247 CPU s), and two test workers keep both cores busy. This
