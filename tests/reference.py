@@ -14,8 +14,9 @@ from jobs.io.landing import source_dir
 from jobs.settings import Settings
 
 # The days of the reference lakehouse (tests/conftest.py, `reference_lakehouse`), which
-# other ways of running the pipeline are compared with: the README's dev walkthrough's.
-REFERENCE_START, REFERENCE_END = dt.date(2013, 7, 1), dt.date(2013, 7, 2)
+# other ways of running the pipeline are compared with: the README's dev walkthrough's, and
+# across the start of daylight saving time (2013-03-10, 02:00 in New York).
+REFERENCE_START, REFERENCE_END = dt.date(2013, 3, 9), dt.date(2013, 3, 10)
 
 
 @cache
@@ -70,10 +71,17 @@ def comparable(df: Any, landing_uri: str, table: str, start: dt.date, end: dt.da
 
 
 def assert_same_rows(
-    spark: Any, table: str, root: Path, reference: Settings, start: dt.date, end: dt.date
+    spark: Any,
+    table: str,
+    root: Path,
+    reference: Settings,
+    start: dt.date,
+    end: dt.date,
+    landing: Path | None = None,
 ) -> None:
-    """Table ``table`` written under lakehouse root ``root`` (landing at ``root/landing``)
-    holds the same rows of ``[start, end]`` as the one of ``reference``'s lakehouse."""
+    """Table ``table`` written under lakehouse root ``root`` (from the files landed at
+    ``landing``, default ``root/landing``) holds the same rows of ``[start, end]`` as the one
+    of ``reference``'s lakehouse."""
     from chispa import assert_df_equality
 
     from jobs.io import delta_io
@@ -82,7 +90,7 @@ def assert_same_rows(
     ours = delta_io.read_table(spark, str(root / layer / name))
     theirs = delta_io.read_table(spark, reference.table_uri(layer, name))
     assert_df_equality(
-        comparable(ours, str(root / "landing"), table, start, end),
+        comparable(ours, str(landing or root / "landing"), table, start, end),
         comparable(theirs, reference.storage.landing, table, start, end),
         ignore_row_order=True,
         ignore_nullable=True,

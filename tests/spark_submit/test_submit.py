@@ -1,14 +1,16 @@
 """spark-submit/submit runs the real jobs, from the checkout on ``local[*]`` and packaged on a
 real cluster; the history server shows what they did.
 
-bronze runs from the checkout on this machine's ``local[*]``. silver then runs from the
-package that ``spark-submit/package`` builds (code zip, conf, jars, packed venv shipped with
-``--archives``) on a Spark standalone master and worker on 127.0.0.1 (the launchers that
-ship with pyspark), in client mode, as EMR runs it: the driver here, executors in JVMs of
-their own whose Python workers come from the unpacked venv (without the archive the job
-fails with ``Cannot run program "./environment/bin/python"``). Both write in a root of
-their own, and their tables must hold the same rows as the Dagster assets wrote for the same
-days in the reference lakehouse (tests/conftest.py).
+The README's spark-submit walkthrough runs here as written (``tests/test_readme.py`` leaves
+it to this module, ``test=`` in its marker), in a lakehouse root of its own: it lands two
+days and runs bronze and silver flights from the checkout on this machine's ``local[*]``.
+silver then runs again, from the package that ``spark-submit/package`` builds (code zip,
+conf, jars, packed venv shipped with ``--archives``), on the walkthrough's bronze copied to
+a second root, on a Spark standalone master and worker on 127.0.0.1 (the launchers that ship
+with pyspark), in client mode, as EMR runs it: the driver here, executors in JVMs of their
+own whose Python workers come from the unpacked venv (without the archive the job fails
+with ``Cannot run program "./environment/bin/python"``). Their tables must hold the same rows
+as the Dagster assets wrote for the same days in the reference lakehouse (tests/conftest.py).
 """
 
 from __future__ import annotations
@@ -17,21 +19,24 @@ import datetime as dt
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pyspark
 import pytest
 
 from devservers import free_port
-from jobs.io import landing, local_fs
+from jobs.io import local_fs
 from jobs.io.session import jars_dir
 from jobs.settings import REPO_ROOT
 from tests.reference import REFERENCE_END, REFERENCE_START, assert_same_rows
+from tests.test_readme import fresh_lakehouse_root, run_blocks, walkthrough_blocks
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e, pytest.mark.timeout(1500)]  # set-up included
 
@@ -98,37 +103,52 @@ def cluster(tmp_path_factory) -> Iterator[tuple[str, int, Path]]:
         process.wait(timeout=60)
 
 
+@dataclass(frozen=True)
+class Submitted:
+    """The walkthrough's root and output (bronze and silver on local[*]), and the second
+    root with the cluster's silver job and its output."""
+
+    local: Path
+    local_output: str
+    cluster: Path
+    cluster_output: str
+
+    def root_of(self, table: str) -> Path:
+        return self.local if table.startswith("bronze/") else self.cluster
+
+
 @pytest.fixture(scope="module")
-def submitted(cluster, dist, tmp_path_factory):
-    """bronze from the checkout on local[*], then silver packaged on the cluster."""
+def submitted(cluster, dist):
+    """The README's walkthrough, then silver packaged on the cluster on its bronze."""
     url, _, _ = cluster
-    root = tmp_path_factory.mktemp("submit-root")
-    landing.land(root / "landing", START, END)
-    runs = [wrapper("submit", ["bronze", *RANGE], root)]
-    assert runs[0].returncode == 0, runs[0].stdout[-3000:] + runs[0].stderr[-3000:]
-    silver = ["silver", *RANGE, "--packaged", "--dist", str(dist)]
-    report = ["--", "--report", str(root / "silver.json")]
-    runs.append(wrapper("submit", [*silver, *report], root, LAKEHOUSE__SPARK__MASTER=url))
-    assert runs[1].returncode == 0, runs[1].stdout[-3000:] + runs[1].stderr[-3000:]
-    return root, runs
+    with fresh_lakehouse_root() as local, fresh_lakehouse_root() as second:
+        output = "".join(out for _, out in run_blocks(walkthrough_blocks("spark-submit"), local))
+        for folder in ("landing", "bronze"):
+            shutil.copytree(local / folder, second / folder)
+        silver = ["silver", *RANGE, "--packaged", "--dist", str(dist)]
+        report = ["--", "--report", str(second / "silver.json")]
+        run = wrapper("submit", [*silver, *report], second, LAKEHOUSE__SPARK__MASTER=url)
+        assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+        yield Submitted(local, output, second, run.stdout + run.stderr)
 
 
 @pytest.mark.parametrize("table", TABLES)
 def test_submitted_jobs_write_the_same_rows_as_the_assets(
     submitted, reference_lakehouse, spark, table
 ):
-    root, _ = submitted
-    assert_same_rows(spark, table, root, reference_lakehouse, START, END)
+    root = submitted.root_of(table)
+    # the cluster read the walkthrough's bronze, whose rows name the files it landed
+    landing = submitted.local / "landing"
+    assert_same_rows(spark, table, root, reference_lakehouse, START, END, landing)
 
 
 def test_the_output_names_the_event_log_and_the_app(submitted):
-    root, runs = submitted
-    assert f"event log: {root / 'spark-events'}" in runs[0].stdout
-    assert re.search(r"Spark app local-\d+", runs[0].stdout)
-    assert re.search(r"Spark app app-\d+-\d+", runs[1].stdout)  # the standalone master's id
-    assert (
-        "bronze/flights" in runs[0].stdout and "history: http://127.0.0.1:18080/" in runs[0].stdout
-    )
+    local = submitted.local_output
+    assert f"event log: {submitted.local / 'spark-events'}" in local
+    assert re.search(r"Spark app local-\d+", local)
+    assert "bronze/flights" in local and "history: http://127.0.0.1:18080/" in local
+    # the standalone master's id
+    assert re.search(r"Spark app app-\d+-\d+", submitted.cluster_output)
 
 
 def test_the_driver_jvms_start_with_the_configured_java_options(submitted):
@@ -136,10 +156,10 @@ def test_the_driver_jvms_start_with_the_configured_java_options(submitted):
     passes ``[spark] driver_java_options`` itself: the tests' options set the system
     property ``lakehouse.jvm``, which only a JVM started with them has, and which Spark lists
     among the application's system properties."""
-    root, _ = submitted
     assert "-Dlakehouse.jvm=test" in os.environ[JAVA_OPTIONS]
-    logs = sorted((root / "spark-events").iterdir())
-    assert len(logs) >= 2
+    roots = (submitted.local, submitted.cluster)
+    logs = sorted(log for root in roots for log in (root / "spark-events").iterdir())
+    assert len(logs) >= 3  # bronze and silver on local[*], silver on the cluster
     for log in logs:
         with log.open() as lines:
             update = next(json.loads(x) for x in lines if "SparkListenerEnvironmentUpdate" in x)
@@ -147,8 +167,7 @@ def test_the_driver_jvms_start_with_the_configured_java_options(submitted):
 
 
 def test_the_report_has_rows_versions_app_and_plan(submitted):
-    root, _ = submitted
-    report = {w["table"]: w for w in json.loads((root / "silver.json").read_text())}
+    report = {w["table"]: w for w in json.loads((submitted.cluster / "silver.json").read_text())}
     flights = report["silver/flights"]
     assert flights["rows"] > 1000 and flights["delta_version"] == 0
     assert flights["spark_app_id"].startswith("app-")
@@ -222,7 +241,7 @@ def test_a_package_without_the_venv_is_refused_for_a_cluster(
 
 
 def test_a_failing_job_fails_the_wrapper_naming_the_file(submitted):
-    root, _ = submitted
+    root = submitted.cluster
     missing = (END + dt.timedelta(days=1)).isoformat()  # not landed
     run = wrapper("submit", ["bronze", "--start", missing, "--end", missing], root)
     assert run.returncode == 1
@@ -231,14 +250,14 @@ def test_a_failing_job_fails_the_wrapper_naming_the_file(submitted):
 
 
 def test_the_secret_is_not_in_the_job_output(submitted):
-    _, runs = submitted
-    secret = os.environ["AWS_SECRET_ACCESS_KEY"]
-    assert all(secret not in run.stdout + run.stderr for run in runs)
+    secret = os.environ["AWS_SECRET_ACCESS_KEY"]  # the cluster's job had it in its environment
+    assert secret not in submitted.cluster_output and secret not in submitted.local_output
 
 
 def test_the_history_server_lists_the_apps_just_run(submitted):
-    root, runs = submitted
-    app_ids = [re.search(r"Spark app (local-\d+|app-\d+-\d+)", run.stdout).group(1) for run in runs]
+    root = submitted.local  # the walkthrough's bronze and silver jobs
+    app_ids = re.findall(r"Spark app (local-\d+)", submitted.local_output)
+    assert len(app_ids) == 2
     port = free_port()
     started = wrapper("history", ["--background", "--port", str(port)], root)
     try:
