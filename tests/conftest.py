@@ -163,22 +163,23 @@ def minio_server() -> Iterator[minio.MinioServer]:
 
 
 # The modules that take longest, longest first (seconds of set-up and calls in a fresh-clone
-# `make test`, two workers). `make test` runs two worker processes that take whole modules in
-# collection order (pytest-xdist, --dist loadfile): starting the README's 14 minutes first
-# keeps it from being the tail that one worker runs alone at the end. Modules not listed keep
-# their order after.
+# `make test`, two workers, 2026-12-02). `make test` runs two worker processes that take whole
+# modules in collection order (pytest-xdist, --dist loadfile): starting the README's 12
+# minutes first keeps it from being the tail that one worker runs alone at the end, and the
+# dev module, second, builds the reference lakehouse early for the spark-submit, Pipes and
+# end-to-end modules. Modules not listed keep their order after.
 SLOWEST_FIRST = [
-    "tests/test_readme.py",  # 730-1090: the walkthroughs top to bottom, `make demo` included
-    "tests/test_dev_profile.py",  # 250: the README dev walkthrough and its checks
-    "tests/spark_submit/test_submit.py",  # 240: local[*] and a standalone cluster
-    "tests/test_readme_own_root.py",  # 195: the quick `make bench`
-    "tests/jobs/io/test_maintenance.py",  # 115
-    "tests/assets/test_ml.py",  # 105
-    "tests/test_dev_mlflow.py",  # 95
-    "tests/assets/test_pipes.py",  # 75
-    "tests/test_pipeline_e2e.py",  # 65
-    "tests/test_crashes.py",  # 60
-    "tests/test_concurrent_runs.py",  # 50
+    "tests/test_readme.py",  # 700-930: the walkthroughs top to bottom, `make demo` included
+    "tests/test_dev_profile.py",  # 340: the dev walkthrough, its checks, the reference lakehouse
+    "tests/spark_submit/test_submit.py",  # 235: its walkthrough, local[*], a standalone cluster
+    "tests/test_readme_own_root.py",  # 170-250: the quick `make bench`
+    "tests/assets/test_ml.py",  # 135
+    "tests/jobs/io/test_maintenance.py",  # 100
+    "tests/test_crashes.py",  # 85
+    "tests/test_concurrent_runs.py",  # 70
+    "tests/assets/test_pipes.py",  # 65
+    "tests/test_dev_mlflow.py",  # 50
+    "tests/test_pipeline_e2e.py",  # 40
 ]
 
 
