@@ -111,7 +111,7 @@ def _planned_as_built() -> None:
 
 
 @pytest.fixture(scope="session")
-def reference_lakehouse(spark: SparkSession) -> Settings:
+def reference_lakehouse(spark: SparkSession) -> Settings:  # the run uses this process's session
     """The settings of a lakehouse where ``lakehouse land`` and ``lakehouse run`` (every
     table but ML) ran REFERENCE_START..REFERENCE_END in process on the local profile: what
     the same code run another way (the dev profile, spark-submit on a cluster, Dagster Pipes)

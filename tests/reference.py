@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import shutil
+from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -17,6 +19,14 @@ from jobs.settings import Settings
 # other ways of running the pipeline are compared with: the README's dev walkthrough's, and
 # across the start of daylight saving time (2013-03-10, 02:00 in New York).
 REFERENCE_START, REFERENCE_END = dt.date(2013, 3, 9), dt.date(2013, 3, 10)
+
+
+def copy_parts(source: Path, target: Path, parts: Iterable[str]) -> None:
+    """Copy the named files and folders of lakehouse root ``source`` (``landing``,
+    ``bronze/flights``, ...) into ``target``, at the same places."""
+    for part in parts:
+        copy = shutil.copytree if (source / part).is_dir() else shutil.copy2
+        copy(source / part, target / part)
 
 
 @cache

@@ -5,7 +5,6 @@ days, tests/conftest.py), copied into this module's root, where the rerun happen
 commands read.
 """
 
-import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -16,6 +15,7 @@ from jobs.tables import delta_tables
 from tests.reference import (
     REFERENCE_END,
     REFERENCE_START,
+    copy_parts,
     counts_by_date,
     delta_frame,
     delta_version,
@@ -44,10 +44,9 @@ def content(path: str) -> pd.DataFrame:
 def first_run(reference_lakehouse, settings):
     # what the first run made (landed files, tables, quality project, warehouse), but not
     # the records of its process (Dagster's instance, logs, event logs): the rerun's own
-    for path in Path(reference_lakehouse.root).iterdir():
-        if path.name not in ("dagster", "logs", "spark-events"):
-            copy = shutil.copytree if path.is_dir() else shutil.copy2
-            copy(path, Path(settings.root) / path.name)
+    source = Path(reference_lakehouse.root)
+    kept = [p.name for p in source.iterdir() if p.name not in ("dagster", "logs", "spark-events")]
+    copy_parts(source, Path(settings.root), kept)
     return {t: content(settings.table_uri(*t.split("/"))) for t in TABLES}
 
 

@@ -5,7 +5,7 @@ days, written in process); then silver flights (two outputs, accounting and suit
 and gold route_daily run through Pipes, one spark-submit each.
 """
 
-import shutil
+from pathlib import Path
 
 import pytest
 from dagster import AssetKey
@@ -13,7 +13,13 @@ from dagster import AssetKey
 from assets.runs import failure_messages, materialize_range
 from jobs.settings import load_settings
 from jobs.tables import delta_tables
-from tests.reference import REFERENCE_END, REFERENCE_START, counts_by_date, source_counts
+from tests.reference import (
+    REFERENCE_END,
+    REFERENCE_START,
+    copy_parts,
+    counts_by_date,
+    source_counts,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -27,9 +33,7 @@ OUT_OF_PROCESS = ("silver/flights", "quarantine/flights", "gold/route_daily")
 @pytest.fixture(scope="module")
 def pipes_run(tmp_path_factory, reference_lakehouse, spark):
     root = tmp_path_factory.mktemp("pipes-root")
-    shutil.copytree(reference_lakehouse.storage.landing, root / "landing")
-    for key in UPSTREAM:
-        shutil.copytree(reference_lakehouse.table_uri(*key.split("/")), root / key)
+    copy_parts(Path(reference_lakehouse.root), root, ["landing", *UPSTREAM])
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("LAKEHOUSE_ROOT", str(root))
         patch.setenv("LAKEHOUSE__SPARK__RUNNER", "pipes_subprocess")

@@ -19,7 +19,6 @@ import datetime as dt
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 import time
@@ -35,7 +34,7 @@ from devservers import free_port
 from jobs.io import local_fs
 from jobs.io.session import jars_dir
 from jobs.settings import REPO_ROOT
-from tests.reference import REFERENCE_END, REFERENCE_START, assert_same_rows
+from tests.reference import REFERENCE_END, REFERENCE_START, assert_same_rows, copy_parts
 from tests.test_readme import fresh_lakehouse_root, run_blocks, walkthrough_blocks
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e, pytest.mark.timeout(1500)]  # set-up included
@@ -123,8 +122,7 @@ def submitted(cluster, dist):
     url, _, _ = cluster
     with fresh_lakehouse_root() as local, fresh_lakehouse_root() as second:
         output = "".join(out for _, out in run_blocks(walkthrough_blocks("spark-submit"), local))
-        for folder in ("landing", "bronze"):
-            shutil.copytree(local / folder, second / folder)
+        copy_parts(local, second, ["landing", "bronze"])
         silver = ["silver", *RANGE, "--packaged", "--dist", str(dist)]
         report = ["--", "--report", str(second / "silver.json")]
         run = wrapper("submit", [*silver, *report], second, LAKEHOUSE__SPARK__MASTER=url)
