@@ -7,11 +7,13 @@ site under that prefix, so results survive an EMR driver; only ``great_expectati
 is written locally, to a folder of the process's own.
 
 The configuration is derived, never edited: ``great_expectations.yml`` (stores, the Data
-Docs site, one Spark data source with a dataframe asset per suite, ids derived from names)
-is rewritten only when it differs, and each suite of :mod:`expectations.suites` is written
-into the store with its validation definition and checkpoint when the code changed it. So
-what runs is what is in git, and processes that start together find nothing to write (the
-first registration in a project is serialized by a file lock, or retried on object storage).
+Docs site, a Spark and a pandas data source with a dataframe asset per suite, ids derived
+from names) is rewritten only when it differs, and each suite of :mod:`expectations.suites`
+is written into the store with a validation definition and a checkpoint per engine when the
+code changed it (a gate validates small frames as pandas copies: ``[quality]
+pandas_max_rows``). So what runs is what is in git, and processes that start together find
+nothing to write (the first registration in a project is serialized by a file lock, or
+retried on object storage).
 """
 
 from __future__ import annotations
@@ -30,7 +32,9 @@ from expectations.suites import SUITES, result_format
 from jobs.io.objectstore import is_object_uri, split_uri
 from jobs.settings import Settings
 
-DATASOURCE = "lakehouse"
+SPARK, PANDAS = "spark", "pandas"
+# The data source of each engine; the Spark one keeps the name projects were created with.
+DATASOURCES = {SPARK: "lakehouse", PANDAS: "lakehouse_pandas"}
 BATCH = "range"
 SITE = "lakehouse"
 _NAMESPACE = uuid.UUID("6f0c8a4e-1c55-4a8e-9d3e-2a61b0f3c9d1")
@@ -63,6 +67,19 @@ def _backend(settings: Settings, folder: str) -> dict[str, Any]:
     }
 
 
+def _assets(source: str) -> dict[str, Any]:
+    """Data source ``source``'s dataframe asset of each suite, with its batch definition."""
+    return {
+        suite: {
+            "type": "dataframe",
+            "id": _id(source, suite),
+            "batch_metadata": {},
+            "batch_definitions": {BATCH: {"id": _id(source, suite, BATCH), "partitioner": None}},
+        }
+        for suite in sorted(SUITES)
+    }
+
+
 def project_config(settings: Settings) -> dict[str, Any]:
     """The whole ``great_expectations.yml`` of ``settings``' profile (JSON is YAML)."""
     stores: dict[str, dict[str, Any]] = {
@@ -70,17 +87,6 @@ def project_config(settings: Settings) -> dict[str, Any]:
         for name, (class_name, folder) in _STORES.items()
     }
     stores["checkpoint_store"]["store_backend"]["suppress_store_backend_id"] = True
-    assets = {
-        suite: {
-            "type": "dataframe",
-            "id": _id(DATASOURCE, suite),
-            "batch_metadata": {},
-            "batch_definitions": {
-                BATCH: {"id": _id(DATASOURCE, suite, BATCH), "partitioner": None}
-            },
-        }
-        for suite in sorted(SUITES)
-    }
     return {
         "config_version": 4.0,
         "stores": stores,
@@ -99,7 +105,8 @@ def project_config(settings: Settings) -> dict[str, Any]:
             }
         },
         "fluent_datasources": {
-            DATASOURCE: {"type": "spark", "id": _id(DATASOURCE), "assets": assets}
+            source: {"type": engine, "id": _id(source), "assets": _assets(source)}
+            for engine, source in DATASOURCES.items()
         },
         "analytics_enabled": False,
         "data_context_id": _id(settings.env, settings.storage.quality),
@@ -131,12 +138,14 @@ class QualityContext:
     gx: Any  # great_expectations FileDataContext
     location: str
 
-    def checkpoint(self, suite: str) -> Any:
-        return self.gx.checkpoints.get(suite)
+    def checkpoint(self, suite: str, engine: str = SPARK) -> Any:
+        """Suite ``suite``'s checkpoint on ``engine``'s dataframes."""
+        return self.gx.checkpoints.get(definition_name(suite, engine))
 
     def batch(self, suite: str, df: Any) -> Any:
-        """``df`` as a batch of suite ``suite``'s dataframe asset (for ad hoc validations)."""
-        asset = self.gx.data_sources.get(DATASOURCE).get_asset(suite)
+        """``df`` (Spark or pandas) as a batch of suite ``suite``'s dataframe asset of its
+        engine (for ad hoc validations)."""
+        asset = self.gx.data_sources.get(DATASOURCES[engine_of(df)]).get_asset(suite)
         return asset.get_batch_definition(BATCH).get_batch(batch_parameters={"dataframe": df})
 
     def docs_index(self) -> str:
@@ -162,6 +171,18 @@ class QualityContext:
         return self.gx.validation_results_store.get(key)
 
 
+def engine_of(df: Any) -> str:
+    """The engine that validates ``df``: pandas for a pandas frame, else Spark."""
+    import pandas as pd
+
+    return PANDAS if isinstance(df, pd.DataFrame) else SPARK
+
+
+def definition_name(suite: str, engine: str) -> str:
+    """The name of suite ``suite``'s validation definition and checkpoint on ``engine``."""
+    return suite if engine == SPARK else f"{suite}_on_{engine}"
+
+
 def _expectation_dicts(expectations: list[Any]) -> list[dict[str, Any]]:
     """Expectations as comparable dicts (ids are the store's, not the code's)."""
     dicts = [e.configuration.to_json_dict() for e in expectations]
@@ -169,10 +190,9 @@ def _expectation_dicts(expectations: list[Any]) -> list[dict[str, Any]]:
 
 
 def _register(context: Any, name: str) -> None:
-    """Write suite ``name`` (from code), its validation definition and its checkpoint into the
+    """Write suite ``name`` (from code), its validation definitions and checkpoints into the
     stores, each only when the stored one differs; a written suite gets its Data Docs page."""
     import great_expectations as gx
-    from great_expectations.checkpoint import UpdateDataDocsAction
     from great_expectations.data_context.types.resource_identifiers import (
         ExpectationSuiteIdentifier,
     )
@@ -196,7 +216,18 @@ def _register(context: Any, name: str) -> None:
             site_names=[SITE], resource_identifiers=[ExpectationSuiteIdentifier(name=name)]
         )
 
-    batch = context.data_sources.get(DATASOURCE).get_asset(name).get_batch_definition(BATCH)
+    for engine, source in DATASOURCES.items():
+        _register_checkpoint(context, suite, definition_name(name, engine), source)
+
+
+def _register_checkpoint(context: Any, suite: Any, name: str, source: str) -> None:
+    """Write the validation definition and checkpoint ``name`` of ``suite`` on data source
+    ``source``, each only when the stored one differs."""
+    import great_expectations as gx
+    from great_expectations.checkpoint import UpdateDataDocsAction
+    from great_expectations.exceptions import DataContextError
+
+    batch = context.data_sources.get(source).get_asset(suite.name).get_batch_definition(BATCH)
     try:
         definition = context.validation_definitions.get(name)
         stale = definition.suite.id != suite.id or definition.data.id != batch.id
@@ -212,7 +243,7 @@ def _register(context: Any, name: str) -> None:
         checkpoint = context.checkpoints.get(name)
         stale = (
             [d.id for d in checkpoint.validation_definitions] != [definition.id]
-            or checkpoint.result_format != result_format(name)
+            or checkpoint.result_format != result_format(suite.name)
             or [a.name for a in checkpoint.actions] != [a.name for a in actions]
         )
     except DataContextError:
@@ -223,7 +254,7 @@ def _register(context: Any, name: str) -> None:
                 name=name,
                 validation_definitions=[definition],
                 actions=actions,
-                result_format=result_format(name),
+                result_format=result_format(suite.name),
             )
         )
 

@@ -15,12 +15,15 @@ from __future__ import annotations
 import datetime as dt
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pyspark.sql import DataFrame
 
-from expectations.context import QualityContext
+from expectations.context import QualityContext, engine_of
 from expectations.suites import SAMPLE_SIZE, detail_format
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 SNAPSHOT = "snapshot"
 _RUN = "_run-"
@@ -118,6 +121,8 @@ def _error(info: Any) -> str | None:
 def _plain(value: Any) -> Any:
     if isinstance(value, dt.date | dt.datetime):
         return value.isoformat()
+    if type(value).__module__ == "numpy" and hasattr(value, "item"):
+        return _plain(value.item())  # a value of a pandas copy, as Spark's would be
     if isinstance(value, list | tuple):
         return [_plain(v) for v in value]
     if isinstance(value, dict):
@@ -149,14 +154,15 @@ def report_of(key: Any, result: Any, page: str | None = None) -> GateReport:
 
 def validate(
     context: QualityContext,
-    df: DataFrame,
+    df: DataFrame | pd.DataFrame,
     suite_name: str,
     run_id: str,
     start: dt.date | None = None,
     end: dt.date | None = None,
 ) -> GateReport:
-    """Run suite ``suite_name``'s checkpoint on ``df`` (cache it first: GX computes several
-    metrics), store the result, rebuild its Data Docs page; return its summary.
+    """Run suite ``suite_name``'s checkpoint on ``df`` (a Spark frame, cached first: GX
+    computes several metrics; or a pandas one), store the result, rebuild its Data Docs page;
+    return its summary.
 
     The checkpoint computes counts only. When an expectation failed, a second pass over the
     failed ones alone adds a sample of unexpected values and the offending rows, and the
@@ -165,7 +171,8 @@ def validate(
     from great_expectations.core.run_identifier import RunIdentifier
 
     run = RunIdentifier(run_name=run_name(run_id, start, end), run_time=dt.datetime.now(dt.UTC))
-    outcome = context.checkpoint(suite_name).run(batch_parameters={"dataframe": df}, run_id=run)
+    checkpoint = context.checkpoint(suite_name, engine_of(df))
+    outcome = checkpoint.run(batch_parameters={"dataframe": df}, run_id=run)
     ((key, result),) = outcome.run_results.items()
     failed = [r for r in result.results if not r.success]
     if failed:
@@ -184,7 +191,7 @@ def _identity(config: Any) -> str:
 
 
 def _details(
-    context: QualityContext, df: DataFrame, suite_name: str, failed: list[Any]
+    context: QualityContext, df: DataFrame | pd.DataFrame, suite_name: str, failed: list[Any]
 ) -> dict[str, Any]:
     """Each failed expectation's result again, by identity, with sample values and row
     identities (:func:`expectations.suites.detail_format`)."""

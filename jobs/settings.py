@@ -203,6 +203,14 @@ class QualitySettings(_Strict):
         "its own page). Every gate rebuilds the index by reading each result it lists, so an "
         "unbounded index made every gate slower as results accumulated.",
     )
+    pandas_max_rows: int = Field(
+        default=150_000,
+        ge=0,
+        description="A gate on at most this many rows validates a pandas copy of the frame on "
+        "the driver: GX's Spark engine runs some twenty queries per suite, about a second in "
+        "a young JVM however few the rows, where pandas takes hundredths. Larger frames (and "
+        "every frame when 0) are validated by Spark, so the driver never holds a big range.",
+    )
 
 
 class MaintenanceSettings(_Strict):

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pyarrow as pa
 from pyspark.sql import DataFrame
 from pyspark.sql.pandas.types import to_arrow_schema
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def to_arrow(df: DataFrame) -> pa.Table:
@@ -18,6 +23,14 @@ def to_arrow(df: DataFrame) -> pa.Table:
     if not batches:
         return schema.empty_table()
     return pa.Table.from_batches(batches).cast(schema)
+
+
+def to_pandas(df: DataFrame) -> pd.DataFrame:
+    """Collect ``df`` to the driver as a pandas frame, through Arrow (for a few thousand
+    rows). Integers with nulls, dates and timestamps stay Python values with None for null
+    (not floats with NaN, not NaT), so values and nulls read as Spark shows them."""
+    arrow = to_arrow(df)
+    return arrow.to_pandas(integer_object_nulls=True, date_as_object=True, timestamp_as_object=True)
 
 
 def write_parquet(df: DataFrame, uri: str) -> None:

@@ -1,17 +1,34 @@
 """The gate runs each suite's checkpoint on a small frame, stores the result and its Data
-Docs page in the profile's GX project, and reads it back."""
+Docs page in the profile's GX project, and reads it back; Spark and pandas frames (a gate's
+copy of a small range) are judged alike."""
 
 import datetime as dt
 import json
+from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pytest
+from pyspark.sql import functions as F
 
 from expectations import gate, suites
+from expectations.audit import audit_suite
 from expectations.context import project_config, quality_context
 from expectations.suites import SUITES
+from jobs.io import delta_io, export
+from jobs.tables import table
 
 D = dt.date(2013, 1, 1)
+# The table each suite gates (the builds in jobs/compose/builds.py pair them).
+SUITE_TABLES = {
+    "bronze_flights": "bronze/flights",
+    "silver_flights": "silver/flights",
+    "route_daily": "gold/route_daily",
+    "carrier_daily": "gold/carrier_daily",
+    "planes": "silver/planes",
+    "airports": "silver/airports",
+    "airlines": "silver/airlines",
+}
 
 
 def carrier_days(spark, rows):
@@ -27,13 +44,19 @@ def context(settings):
     return quality_context(settings)
 
 
+@pytest.fixture(params=["spark", "pandas"])
+def engine(request):
+    """How a gate gets the frame: as Spark's, or as the pandas copy of a small range."""
+    return (lambda df: df) if request.param == "spark" else export.to_pandas
+
+
 def test_every_suite_names_the_columns_that_identify_an_offending_row():
     assert set(SUITES) == set(suites.ROW_IDENTITY)
 
 
-def test_a_failing_expectation_names_the_offending_rows(spark, context):
+def test_a_failing_expectation_names_the_offending_rows(spark, context, engine):
     frame = carrier_days(spark, [(D, "UA", 3, 1, 5.0, 0.5), (D, "AA", 1, 2, 1.0, 1.0)])
-    report = gate.validate(context, frame, "carrier_daily", "run-1", D, D)
+    report = gate.validate(context, engine(frame), "carrier_daily", "run-1", D, D)
     failed = report.failed(blocking=True)
     assert [o.expectation for o in failed] == ["expect_column_pair_values_a_to_be_greater_than_b"]
     assert failed[0].sample_rows == [
@@ -53,16 +76,19 @@ def test_a_suite_without_row_identity_still_validates(spark, settings, monkeypat
     assert [o.error for o in report.outcomes] == [None] * len(report.outcomes)
 
 
-def test_the_stored_result_reads_back_through_gx_with_the_same_statistics(spark, context):
+def test_the_stored_result_reads_back_through_gx_with_the_same_statistics(
+    spark, context, engine, request
+):
     frame = carrier_days(spark, [(D, "UA", 3, 1, 5.0, 0.5), (D, "AA", 1, 2, 1.0, 1.0)])
-    report = gate.validate(context, frame, "carrier_daily", "abcdef0123", D, D)
+    run = f"{request.node.callspec.id:<8}"[:8] + "01"  # a run name of this engine's own
+    report = gate.validate(context, engine(frame), "carrier_daily", run, D, D)
 
     # Through GX's own API: the results store of a context opened from the project folder.
     import great_expectations as gx
 
     reopened = gx.get_context(mode="file", project_root_dir=context.location)
     keys = [k for k in reopened.validation_results_store.list_keys()
-            if k.run_id.run_name == "2013-01-01..2013-01-01_run-abcdef01"]  # fmt: skip
+            if k.run_id.run_name == f"2013-01-01..2013-01-01_run-{run[:8]}"]  # fmt: skip
     assert len(keys) == 1
     stored = reopened.validation_results_store.get(keys[0])
     assert stored.statistics["evaluated_expectations"] == len(report.outcomes)
@@ -133,7 +159,7 @@ def test_suites_are_written_from_code_and_not_rewritten_when_unchanged(settings,
         p for folder in ("expectations", "validation_definitions", "checkpoints")
         for p in (project / folder).glob("*.json")
     )  # fmt: skip
-    assert len(written) == 3 * len(SUITES)
+    assert len(written) == 5 * len(SUITES)  # a definition and a checkpoint per engine
     before = {p: p.stat().st_mtime_ns for p in [*written, project / "great_expectations.yml"]}
     from expectations import context as module
 
@@ -161,3 +187,45 @@ def test_object_storage_profiles_keep_every_store_and_the_docs_in_the_bucket(set
 @pytest.mark.parametrize("suite", sorted(SUITES))
 def test_every_suite_builds_its_expectations(suite):
     assert [entry.build() for entry in SUITES[suite]()]
+
+
+def _comparable(report: gate.GateReport) -> list[tuple[Any, ...]]:
+    """A report's outcomes, samples as multisets (engines list them in their own order)."""
+
+    def rows(values: list[Any]) -> Counter[str]:
+        return Counter(repr(sorted(v.items()) if isinstance(v, dict) else v) for v in values)
+
+    return [
+        (o.expectation, o.column, o.blocking, o.success, o.observed, o.unexpected_count,
+         round(o.unexpected_percent or 0.0, 9), rows(o.sample), rows(o.sample_rows), o.error)
+        for o in report.outcomes
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize("suite", sorted(SUITES))
+def test_spark_and_pandas_judge_every_suite_alike(spark, context, reference_lakehouse, suite):
+    """The rows of real days with the first row twice, then also a row of nulls: both
+    engines find the same failures, counts and offending rows."""
+    assert set(SUITE_TABLES) == set(SUITES), "pair the new suite with its table above"
+    entry = table(SUITE_TABLES[suite])
+    rows = delta_io.read_table(spark, reference_lakehouse.table_uri(*entry.path))
+    empty = rows.limit(1).select(*[F.lit(None).cast(f.dataType).alias(f.name) for f in rows.schema])
+    copied = rows.unionByName(rows.limit(1))
+    for broken in (copied.persist(), copied.unionByName(empty).persist()):
+        on_spark = gate.validate(context, broken, suite, "sparkrun")
+        on_pandas = gate.validate(context, export.to_pandas(broken), suite, "pandarun")
+        assert _comparable(on_pandas) == _comparable(on_spark)
+    assert not on_spark.passed(blocking=True)  # the nulls are seen (and the copy, with a key)
+
+
+def test_a_gate_validates_a_pandas_copy_of_at_most_the_configured_rows(spark, settings):
+    frame = carrier_days(spark, [(D, "UA", 3, 1, 5.0, 0.5), (D, "AA", 4, 2, 1.0, 1.0)])
+    engines = {}
+    for limit in (1, 2):
+        quality = settings.quality.model_copy(update={"pandas_max_rows": limit})
+        limited = settings.model_copy(update={"quality": quality})
+        audit = audit_suite("gold/carrier_daily", "carrier_daily", frame.persist(), limited, "r")
+        (blocking, _) = audit.outcomes()
+        assert blocking.passed and blocking.metadata["rows_validated"] == 2
+        engines[limit] = blocking.metadata["validated_with"]
+    assert engines == {1: "spark", 2: "pandas"}
