@@ -48,7 +48,7 @@ def bronze_flights() -> list[SuiteEntry]:
         *_not_null(BLOCK, "_source_file", "_row_number", "flight_date"),
         # Parse rate: at most 1% of lines may have the wrong number of fields.
         _e("ExpectColumnValuesToBeNull", BLOCK, column=CORRUPT_COLUMN, mostly=0.99),
-        _e("ExpectColumnValuesToMatchRegex", WARN, column="dep_delay", regex=r"^(-?\d+|NA)$",
+        _e("ExpectColumnValuesToMatchRegex", WARN, column="dep_delay", regex=r"^(?:-?\d+|NA)$",
            mostly=0.999),
         _e("ExpectColumnValuesToMatchRegex", WARN, column="carrier", regex=r"^[A-Z0-9]{2}$",
            mostly=0.999),

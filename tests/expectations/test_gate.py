@@ -202,6 +202,7 @@ def _comparable(report: gate.GateReport) -> list[tuple[Any, ...]]:
     ]  # fmt: skip
 
 
+@pytest.mark.filterwarnings("error::UserWarning")  # e.g. pandas on a regex's capturing group
 @pytest.mark.parametrize("suite", sorted(SUITES))
 def test_spark_and_pandas_judge_every_suite_alike(spark, context, reference_lakehouse, suite):
     """The rows of real days with the first row twice, then also a row of nulls: both
