@@ -193,6 +193,42 @@ def test_silver_ran_on_the_cluster_with_the_packed_venv_on_its_executors(submitt
     assert done.stdout.strip() == "ok", done.stderr[-2000:]
 
 
+PROBE = """
+import sys
+from pyspark.sql import SparkSession
+
+spark = SparkSession.builder.getOrCreate()
+tasks = spark.sparkContext.parallelize(range(4), 2)
+import_from = lambda _: (sys.prefix, __import__("great_expectations").__file__)
+for prefix, module in sorted(set(tasks.map(import_from).collect())):
+    print("executor python", prefix, module)
+"""
+
+
+def test_the_clusters_executors_run_python_from_the_packed_venv(cluster, dist, tmp_path):
+    """The packaged silver job's own submission (command and environment), with a probe in
+    place of its entry point: Python tasks on the executors run the interpreter and the
+    packages of the venv unpacked into the executor's folder, not this machine's."""
+    from jobs.entrypoints.submission import local_command, local_environment, packaged_name
+    from jobs.settings import load_settings
+
+    url, _, work = cluster
+    settings = load_settings("local", {**os.environ, "LAKEHOUSE__SPARK__MASTER": url})
+    command = local_command(settings, "silver", [], packaged=True, dist=dist)
+    entry = command.index(str(dist / packaged_name("jobs/entrypoints/silver_job.py")))
+    probe = tmp_path / "probe.py"
+    probe.write_text(PROBE)
+    env = local_environment(packaged=True, dist=dist, standalone=True)
+    done = subprocess.run([*command[:entry], str(probe)], env=env, capture_output=True,
+                          text=True, timeout=600)  # fmt: skip
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
+    seen = [line.split()[2:] for line in done.stdout.splitlines() if line.startswith("executor")]
+    assert seen, done.stdout
+    for prefix, module in seen:
+        assert Path(prefix).is_relative_to(work) and Path(prefix).name == "environment", prefix
+        assert Path(module).is_relative_to(prefix), module
+
+
 @pytest.mark.parametrize(("start", "end", "small"), [
     ("2013-06-15", "2013-06-15", True), ("2013-01-01", "2013-12-31", False),
 ])  # fmt: skip
