@@ -1,6 +1,7 @@
 # flights-lakehouse: two commands do all set-up on a fresh machine.
 #   make demo  - set up, land 2013, run the whole pipeline on the local profile, show tables
-#   make test  - set up, lint, type-check and run the whole test suite
+#   make check - set up, lint, type-check and run every test (what .ci/run runs): the main
+#                suite (`make test`) and the reliability suite (`make test-reliability`)
 #
 # Nothing here relies on what happens to be on PATH beyond the system folders: uv, MinIO
 # and (when the machine has no Go) a Go toolchain are installed into .tools/ (git-ignored),
@@ -34,7 +35,7 @@ CLASS_ARCHIVE := .jars/spark-classes.jsa
 LOCAL_FS_JAR := .jars/lakehouse-local-fs.jar
 ROOT := $(abspath $(or $(LAKEHOUSE_ROOT),$(CURDIR)/.lakehouse))
 
-.PHONY: setup tools jars demo bench test lint typecheck pytest ui status postgres postgres-stop \
+.PHONY: setup tools jars demo bench check test test-reliability lint typecheck pytest ui status postgres postgres-stop \
 	postgres-reset minio minio-bin minio-stop mlflow mlflow-stop clean-data
 
 setup: tools $(VENV)/.synced jars $(LOCAL_FS_JAR) $(CLASS_ARCHIVE)
@@ -71,7 +72,7 @@ $(VENV)/.synced: pyproject.toml uv.lock $(UV)
 
 # JVM jars pinned in conf/pom.xml, resolved once from Maven Central into .jars/.
 jars: .jars/.resolved
-# After `tools` (Maven), also when make runs targets side by side (`make test`).
+# After `tools` (Maven), also when make runs targets side by side (`make check`).
 .jars/.resolved: conf/pom.xml | tools
 	mvn -q -B -f conf/pom.xml package
 	@rm -rf conf/target
@@ -124,16 +125,29 @@ TEST_WORKERS ?= 2
 # still prints what failed and its summary: a hang ends with a report, not with CI's own
 # limit cutting the log (each test also has its time limit: timeout in pyproject.toml).
 TEST_DEADLINE ?= 75m
+# TEST_MARKS: a pytest -m expression choosing the tests (empty: all of them).
+TEST_MARKS ?=
 pytest: setup $(MINIO)
 	timeout --signal=INT --kill-after=120 $(TEST_DEADLINE) \
 	  $(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder \
-	  || { code=$$?; [ $$code -ne 124 ] || echo "make test: stopped at TEST_DEADLINE=$(TEST_DEADLINE)"; exit $$code; }
+	  $(if $(TEST_MARKS),-m '$(TEST_MARKS)') \
+	  || { code=$$?; [ $$code -ne 124 ] || echo "make: pytest stopped at TEST_DEADLINE=$(TEST_DEADLINE)"; exit $$code; }
 
 # ruff first (a second: a lint error fails at once), then mypy (about 30 s on one core)
 # beside the rest of the set-up and pytest, which it would otherwise hold up; make still
 # fails when either fails (after pytest ends).
-test: lint
+# check: every test, in one pytest run (the two suites share its reference lakehouse and
+# its workers), as .ci/run runs it. test: the main suite, without the reliability tests;
+# test-reliability: those alone (crashes, concurrent runs, a full disk, the prod instance,
+# secrets and binds on the dev servers, a standalone cluster; the `reliability` marker).
+check: lint
 	$(MAKE) --no-print-directory -j2 typecheck pytest
+
+test: lint
+	$(MAKE) --no-print-directory -j2 typecheck pytest TEST_MARKS='not reliability'
+
+test-reliability:
+	$(MAKE) --no-print-directory pytest TEST_MARKS='reliability'
 
 ui: setup
 	$(BIN)/lakehouse ui

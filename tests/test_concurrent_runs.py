@@ -16,7 +16,7 @@ from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
 from jobs.io import landing
 from tests.reference import delta_frame, source_counts
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.reliability]
 
 FIRST, LAST = dt.date(2013, 1, 1), dt.date(2013, 1, 6)
 RANGES = [("2013-01-01", "2013-01-03"), ("2013-01-02", "2013-01-04"), ("2013-01-05", "2013-01-06")]

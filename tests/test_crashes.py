@@ -31,7 +31,7 @@ from jobs.io import landing
 from jobs.settings import REPO_ROOT
 from tests.reference import delta_frame, source_counts
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.reliability]
 
 START, END = dt.date(2013, 1, 1), dt.date(2013, 1, 3)
 RANGE = ["--start", START.isoformat(), "--end", END.isoformat()]

@@ -37,7 +37,7 @@ from tests.cli import in_process, patched_environment
 from tests.reference import REFERENCE_END, REFERENCE_START, comparable
 from tests.test_readme import fresh_lakehouse_root, run_blocks, shell_exports, walkthrough_blocks
 
-pytestmark = [pytest.mark.slow, pytest.mark.e2e, pytest.mark.postgres]
+pytestmark = [pytest.mark.slow, pytest.mark.e2e, pytest.mark.postgres, pytest.mark.reliability]
 
 START, END = REFERENCE_START, REFERENCE_END  # the days the walkthrough runs
 TABLES = [t.key for t in delta_tables() if t.layer != "ml"]  # ML: tests/assets/test_ml.py

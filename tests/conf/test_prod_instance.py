@@ -26,7 +26,7 @@ from jobs.io import landing
 from jobs.settings import REPO_ROOT
 from tests.cli import patched_environment
 
-pytestmark = [pytest.mark.slow, pytest.mark.postgres]
+pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.reliability]
 
 PROD_INSTANCE = REPO_ROOT / "conf" / "dagster" / "prod" / "dagster.yaml"
 GOOD = (dt.date(2013, 1, 1), dt.date(2013, 1, 2))

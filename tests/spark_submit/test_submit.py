@@ -37,7 +37,12 @@ from jobs.settings import REPO_ROOT
 from tests.reference import REFERENCE_END, REFERENCE_START, assert_same_rows, copy_parts
 from tests.test_readme import fresh_lakehouse_root, run_blocks, walkthrough_blocks
 
-pytestmark = [pytest.mark.slow, pytest.mark.e2e, pytest.mark.timeout(1500)]  # set-up included
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.e2e,
+    pytest.mark.reliability,
+    pytest.mark.timeout(1500),  # set-up included
+]
 
 START, END = REFERENCE_START, REFERENCE_END  # the reference lakehouse's days
 RANGE = ["--start", START.isoformat(), "--end", END.isoformat()]

@@ -18,7 +18,7 @@ from assets.runs import failure_messages, materialize_range
 from jobs.io import landing
 from tests.reference import delta_frame, delta_version
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.reliability]
 
 DAY = dt.date(2013, 1, 1)
 
