@@ -304,7 +304,7 @@ def scale(work: Path, ranges: Ranges) -> list[Figure]:
 
 
 def test_suite() -> list[Figure]:
-    """(e): the whole `make test`, as CI runs it."""
+    """(e): `make test`, the main suite (the reliability suite is `make test-reliability`)."""
     began = time.monotonic()
     subprocess.run(["make", "test"], cwd=REPO_ROOT, check=True)
     minutes = (time.monotonic() - began) / 60

@@ -163,11 +163,12 @@ def minio_server() -> Iterator[minio.MinioServer]:
 
 
 # The modules that take longest, longest first (seconds of set-up and calls in a fresh-clone
-# `make test`, two workers, 2026-12-02). `make test` runs two worker processes that take whole
-# modules in collection order (pytest-xdist, --dist loadfile): starting the README's 12
-# minutes first keeps it from being the tail that one worker runs alone at the end, and the
-# dev module, second, builds the reference lakehouse early for the spark-submit, Pipes and
-# end-to-end modules. Modules not listed keep their order after.
+# run of every test, two workers, 2026-12-02). Each suite (`make test`, `make
+# test-reliability`, `make check`) runs two worker processes that take whole modules in
+# collection order (pytest-xdist, --dist loadfile): starting the README's 8-11 minutes first
+# keeps it from being the tail that one worker runs alone at the end, and the dev module
+# (first of the reliability suite) builds the reference lakehouse early for the spark-submit,
+# Pipes and end-to-end modules. Modules not listed keep their order after.
 SLOWEST_FIRST = [  # seconds in a fresh-clone run (ci43, 2026-12-02)
     "tests/test_readme.py",  # 500: the walkthroughs top to bottom, `make demo` included
     "tests/test_dev_profile.py",  # 195: the dev walkthrough, its checks, the reference lakehouse
