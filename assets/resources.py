@@ -25,6 +25,7 @@ from pyspark.sql import DataFrame, SparkSession
 
 from assets.metadata import render
 from assets.partitions import run_dates, window_dates
+from expectations.context import GATE_IMPORTS
 from jobs.entrypoints import submission
 from jobs.io import table_io
 from jobs.io.session import build_spark_session
@@ -59,7 +60,11 @@ class SparkResource(ConfigurableResource):
 
 def spark_session(settings: Settings, purpose: str) -> SparkSession:
     """The process's Spark session (the one builder's), its app named by ``purpose``."""
-    return build_spark_session(settings, f"flights-lakehouse[{settings.env}] {purpose}")
+    return build_spark_session(
+        settings,
+        f"flights-lakehouse[{settings.env}] {purpose}",
+        import_meanwhile=GATE_IMPORTS,
+    )
 
 
 class WarehouseResource(ConfigurableResource):

@@ -32,6 +32,11 @@ from expectations.suites import SUITES, result_format
 from jobs.io.objectstore import is_object_uri, split_uri
 from jobs.settings import Settings
 
+# What a gate imports: Great Expectations (about 2.5 s: SciPy, pandas, Spark ML). Runs and
+# jobs import it while their JVM starts (jobs/io/session.py: import_meanwhile), not at their
+# first gate.
+GATE_IMPORTS = ("great_expectations",)
+
 SPARK, PANDAS = "spark", "pandas"
 # The data source of each engine; the Spark one keeps the name projects were created with.
 DATASOURCES = {SPARK: "lakehouse", PANDAS: "lakehouse_pandas"}

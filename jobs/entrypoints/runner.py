@@ -22,6 +22,7 @@ from typing import Any, Protocol
 
 from pyspark.sql import DataFrame, SparkSession
 
+from expectations.context import GATE_IMPORTS
 from jobs.compose import builds, pipeline, scoring, training
 from jobs.compose.builds import Blocked, Build
 from jobs.io import table_io
@@ -202,7 +203,9 @@ def main(
     except SettingsError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    spark = build_spark_session(settings, f"flights-lakehouse[{settings.env}] {layer}_job")
+    spark = build_spark_session(
+        settings, f"flights-lakehouse[{settings.env}] {layer}_job", import_meanwhile=GATE_IMPORTS
+    )
     ctx = JobContext(spark, settings, args.start, args.end, args.run_id or str(uuid.uuid4()))
     print(
         f"{layer}_job {args.start}..{args.end} on {settings.env}: Spark app "

@@ -7,8 +7,11 @@ is downloaded at run time.
 
 from __future__ import annotations
 
+import importlib
 import os
+import threading
 import xml.etree.ElementTree as ET
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -214,24 +217,55 @@ def is_local_master(settings: Settings) -> bool:
     return settings.spark.master.startswith("local")
 
 
-def build_spark_session(settings: Settings, app_name: str) -> SparkSession:
+def build_spark_session(
+    settings: Settings, app_name: str, import_meanwhile: Sequence[str] = ()
+) -> SparkSession:
     """Return this process's Spark session, creating it from ``settings`` if needed.
 
     Spark allows one session per JVM, so a later caller gets the session the first one
-    made (``getOrCreate``); its app name tells what started it.
+    made (``getOrCreate``); its app name tells what started it. ``import_meanwhile``: Python
+    modules the caller will need, imported in a thread while the JVM starts (the seconds of
+    an import such as Great Expectations' then cost no time of their own).
     """
     conf = spark_conf(settings, app_name)
+    imported: Callable[[], None] = lambda: None  # noqa: E731
     if SparkContext._active_spark_context is None:
         _prepare_storage(settings)
         if is_local_master(settings):
             os.environ.setdefault("SPARK_LOCAL_IP", LOOPBACK)  # read when the JVM starts
+        imported = _import_in_background(import_meanwhile)
     builder = SparkSession.builder
     for key, value in conf.items():
         builder = builder.config(key, value)
-    spark = builder.getOrCreate()
+    try:
+        spark = builder.getOrCreate()
+    finally:
+        imported()  # no import runs beside the caller's code once the session is back
     spark.sparkContext.setLogLevel("WARN")
     _apply_hadoop_conf(spark, conf)
     return spark
+
+
+def _import_in_background(modules: Sequence[str]) -> Callable[[], None]:
+    """Start importing ``modules`` in a thread; the function returned waits for it.
+
+    While the JVM starts, this process only waits for it, so the import takes the other
+    core. A module that fails to import here is left alone: its caller's own import fails
+    again, with the error, where it is used.
+    """
+    if not modules:
+        return lambda: None
+
+    def import_all() -> None:
+        for name in modules:
+            try:
+                importlib.import_module(name)
+            except Exception:  # raised again by the caller's own import
+                continue
+
+    thread = threading.Thread(target=import_all, name="import-meanwhile", daemon=True)
+    thread.start()
+    return thread.join
 
 
 def _prepare_storage(settings: Settings) -> None:

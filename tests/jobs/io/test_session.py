@@ -53,7 +53,7 @@ def test_spark_keeps_settings_that_are_not_secret(key):
 
 
 LISTENERS = r"""
-import json, os, socket
+import json, os, socket, sys, tempfile
 from pathlib import Path
 from jobs.io.session import build_spark_session
 from jobs.settings import load_settings
@@ -79,11 +79,19 @@ def listening(pid):
                 found.append(f"{socket.inet_ntop(family, packed)}:{int(port, 16)}")
     return found
 
-spark = build_spark_session(load_settings(), "bind-check")
+# A module that says which thread imported it, for import_meanwhile.
+modules = tempfile.mkdtemp()
+Path(modules, "says_its_thread.py").write_text(
+    "import threading\nTHREAD = threading.current_thread().name\n")
+sys.path.insert(0, modules)
+spark = build_spark_session(load_settings(), "bind-check",
+                            import_meanwhile=["no_such_module_anywhere", "says_its_thread"])
+imported = sys.modules.get("says_its_thread")
 jvm = spark.sparkContext._gateway.proc.pid
 runtime = spark.sparkContext._jvm.java.lang.management.ManagementFactory.getRuntimeMXBean()
 print(json.dumps({"ui": spark.sparkContext.uiWebUrl, "listening": sorted(listening(jvm)),
-                  "jvm_options": list(runtime.getInputArguments())}))
+                  "jvm_options": list(runtime.getInputArguments()),
+                  "imported_by": imported.THREAD if imported else None}))
 spark.stop()
 """
 
@@ -106,6 +114,14 @@ def test_the_driver_jvm_starts_with_the_configured_options_and_the_class_archive
     assert {"-XX:TieredStopAtLevel=1", "-Dlakehouse.check=1"} <= set(driver["jvm_options"])
     archive = [o for o in driver["jvm_options"] if o.startswith("-XX:SharedArchiveFile=")]
     assert archive == [f"-XX:SharedArchiveFile={archive_path(jars_dir())}"]
+
+
+def test_modules_asked_for_are_imported_beside_the_starting_jvm_and_a_missing_one_is_skipped(
+    driver,
+):
+    # Imported by the builder's thread before the session came back, and a module that
+    # cannot be imported (the first asked for) neither failed the session nor stopped it.
+    assert driver["imported_by"] == "import-meanwhile"
 
 
 def test_a_local_driver_starts_with_the_checkouts_log_config_and_prints_no_start_up_lines(
