@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator, Sequence
+from collections.abc import Set as AbstractSet
 from contextlib import ExitStack
 from typing import Any
 
@@ -15,6 +16,7 @@ from dagster import (
     AssetExecutionContext,
     ConfigurableIOManager,
     ConfigurableResource,
+    DagsterRun,
     InitResourceContext,
     InputContext,
     OutputContext,
@@ -28,6 +30,7 @@ from assets.partitions import run_dates, window_dates
 from expectations.context import GATE_IMPORTS
 from jobs.entrypoints import submission
 from jobs.io import table_io
+from jobs.io.model_registry import MODEL_IMPORTS
 from jobs.io.session import build_spark_session
 from jobs.settings import Settings, load_settings
 from jobs.tables import table
@@ -49,21 +52,48 @@ class SparkResource(ConfigurableResource):
 
     lakehouse: LakehouseConfig
     _days: tuple[dt.date, dt.date] | None = PrivateAttr(default=None)
+    _imports: tuple[str, ...] = PrivateAttr(default=())
 
     def setup_for_execution(self, context: InitResourceContext) -> None:
-        self._days = run_dates(context.dagster_run.tags) if context.dagster_run else None
+        run = context.run
+        self._days = run_dates(run.tags) if run else None
+        self._imports = run_imports(run_layers(run)) if run else ()
 
     def session(self, app_name: str = "flights-lakehouse") -> SparkSession:
         settings = self.lakehouse.settings().for_range(*(self._days or (None, None)))
-        return spark_session(settings, app_name)
+        return spark_session(settings, app_name, self._imports)
 
 
-def spark_session(settings: Settings, purpose: str) -> SparkSession:
-    """The process's Spark session (the one builder's), its app named by ``purpose``."""
+GATED_LAYERS = frozenset({"bronze", "silver", "gold"})
+
+
+def run_layers(run: DagsterRun) -> set[str] | None:
+    """The layers of the assets ``run`` executes: from its asset selection (a launched run),
+    else from its steps (an in-process run of a selection), whose names start with their
+    asset's layer (``bronze__flights``, ``silver_flights``); None when it does not say."""
+    if run.asset_selection:
+        return {key.path[0] for key in run.asset_selection}
+    if run.step_keys_to_execute:
+        return {step.split("_", 1)[0] for step in run.step_keys_to_execute}
+    return None
+
+
+def run_imports(layers: AbstractSet[str] | None) -> tuple[str, ...]:
+    """What a run's steps will import, to be imported while its JVM starts: Great
+    Expectations when it has gated assets (bronze, silver, gold), MLflow when it has the
+    model's; a run that does not say which (None) runs everything."""
+    layers = layers if layers is not None else {"bronze", "ml"}
+    gates = GATE_IMPORTS if layers & GATED_LAYERS else ()
+    return gates + (MODEL_IMPORTS if "ml" in layers else ())
+
+
+def spark_session(
+    settings: Settings, purpose: str, import_meanwhile: Sequence[str] = ()
+) -> SparkSession:
+    """The process's Spark session (the one builder's), its app named by ``purpose``;
+    ``import_meanwhile`` as :func:`build_spark_session` takes it."""
     return build_spark_session(
-        settings,
-        f"flights-lakehouse[{settings.env}] {purpose}",
-        import_meanwhile=GATE_IMPORTS,
+        settings, f"flights-lakehouse[{settings.env}] {purpose}", import_meanwhile
     )
 
 

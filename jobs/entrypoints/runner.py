@@ -26,6 +26,7 @@ from expectations.context import GATE_IMPORTS
 from jobs.compose import builds, pipeline, scoring, training
 from jobs.compose.builds import Blocked, Build
 from jobs.io import table_io
+from jobs.io.model_registry import MODEL_IMPORTS
 from jobs.io.session import build_spark_session
 from jobs.io.table_io import TableWrite
 from jobs.settings import ENVIRONMENTS, Settings, SettingsError, load_settings
@@ -203,8 +204,9 @@ def main(
     except SettingsError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    imports = MODEL_IMPORTS if layer == "ml" else GATE_IMPORTS
     spark = build_spark_session(
-        settings, f"flights-lakehouse[{settings.env}] {layer}_job", import_meanwhile=GATE_IMPORTS
+        settings, f"flights-lakehouse[{settings.env}] {layer}_job", import_meanwhile=imports
     )
     ctx = JobContext(spark, settings, args.start, args.end, args.run_id or str(uuid.uuid4()))
     print(

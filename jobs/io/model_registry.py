@@ -22,6 +22,9 @@ from jobs.settings import MlSettings
 
 CHAMPION, CHALLENGER = "champion", "challenger"
 REFERENCE_ARTIFACT = "drift_reference.json"  # training distributions, for drift checks
+# What the model's assets and job import: MLflow (about 2 s), imported while the JVM starts
+# (jobs/io/session.py: import_meanwhile).
+MODEL_IMPORTS = ("mlflow",)
 # How this project starts an MLflow server (`lakehouse mlflow-ui`, the dev server): MLflow 3
 # otherwise also starts a job runner, a huey consumer with five worker processes, for its
 # GenAI jobs (LLM judges, prompt optimization), which a model registry never runs. A value
