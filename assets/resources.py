@@ -82,7 +82,7 @@ def run_imports(layers: AbstractSet[str] | None) -> tuple[str, ...]:
     """What a run's steps will import, to be imported while its JVM starts: Great
     Expectations when it has gated assets (bronze, silver, gold), MLflow when it has the
     model's; a run that does not say which (None) runs everything."""
-    layers = layers if layers is not None else {"bronze", "ml"}
+    layers = layers if layers is not None else GATED_LAYERS | {"ml"}
     gates = GATE_IMPORTS if layers & GATED_LAYERS else ()
     return gates + (MODEL_IMPORTS if "ml" in layers else ())
 

@@ -228,12 +228,12 @@ def build_spark_session(
     an import such as Great Expectations' then cost no time of their own).
     """
     conf = spark_conf(settings, app_name)
-    imported: Callable[[], None] = lambda: None  # noqa: E731
-    if SparkContext._active_spark_context is None:
+    starting = SparkContext._active_spark_context is None
+    if starting:
         _prepare_storage(settings)
         if is_local_master(settings):
             os.environ.setdefault("SPARK_LOCAL_IP", LOOPBACK)  # read when the JVM starts
-        imported = _import_in_background(import_meanwhile)
+    imported = _import_in_background(import_meanwhile if starting else ())
     builder = SparkSession.builder
     for key, value in conf.items():
         builder = builder.config(key, value)
