@@ -14,7 +14,11 @@ processes read them as before) and changes only how writes reach SQLite:
 - ``PRAGMA synchronous=NORMAL`` (the shards are in WAL mode): a commit survives the process
   being killed, but the last commits may be lost if the machine itself crashes. Run state
   is rebuilt from the tables by the next run, so that trade suits bookkeeping;
-- a batch of events (and each single event) is one transaction per shard;
+- a batch of events (and each single event) is one transaction per shard, its rows inserted
+  into the run's shard as one statement, and an asset's index row (its latest event)
+  written once per batch, not once per event;
+- schema facts (does a table or column exist) asked once, not for every asset event (the
+  stock storage opens a new engine and reflects the table each time);
 - ``event_batch_size`` sets ``DAGSTER_EVENT_BATCH_SIZE`` for every process that loads this
   instance (the CLI, ``dagster dev``, the daemon and its run workers) unless already set;
 - so does ``automation_settle_seconds`` for ``DAGSTER_AUTOMATION_TICK_SETTLE_SECONDS``: with
@@ -40,11 +44,18 @@ from typing import Any
 
 import sqlalchemy as db
 from dagster import Field, IntSource, StringSource
+from dagster._core.events import (
+    ASSET_CHECK_EVENTS,
+    ASSET_EVENTS,
+    EVENT_TYPE_TO_PIPELINE_RUN_STATUS,
+)
 from dagster._core.events.log import EventLogEntry
+from dagster._core.storage.event_log.schema import AssetKeyTable, SqlEventLogStorageTable
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
 from dagster._core.storage.sql import create_engine
 from dagster._core.storage.sqlite import SQLITE_BUSY_TIMEOUT_SECONDS
 from dagster._serdes import ConfigurableClassData
+from sqlalchemy import exc as db_exc
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import NullPool
 
@@ -103,6 +114,9 @@ class BatchedSqliteEventLogStorage(SqliteEventLogStorage):
         # shard -> connection with an open transaction while a batch is being stored
         self._open: dict[str, Connection] | None = None
         self._batch_stack = ExitStack()
+        # Tables and asset-index columns known to exist (a migration only ever adds them).
+        self._tables: set[str] = set()
+        self._asset_key_columns: set[str] = set()
         super().__init__(base_dir or default_base_dir(), inst_data=inst_data)
         # Re-entrant: a batch holds the lock while the stock code opens shards inside it.
         self._db_lock = threading.RLock()  # type: ignore[assignment]
@@ -168,19 +182,82 @@ class BatchedSqliteEventLogStorage(SqliteEventLogStorage):
                     self._open = None
 
     def store_event(self, event: EventLogEntry) -> None:
-        with self._one_transaction_per_shard():
-            super().store_event(event)
+        self.store_event_batch([event])
 
     def store_event_batch(self, events: Sequence[EventLogEntry]) -> None:
+        """Store ``events`` as the stock ``store_event`` does one by one, in one transaction
+        per shard: every event in its run's shard, asset, check and run-status events also
+        in the index shard (with their tags, check rows and the asset's latest entry)."""
+        rows = [self._event_to_row(event) for event in events]
         with self._one_transaction_per_shard():
-            for event in events:
-                super().store_event(event)
+            for run_id in dict.fromkeys(row["run_id"] for row in rows):
+                with self.run_connection(run_id) as conn:
+                    conn.execute(
+                        SqlEventLogStorageTable.insert(),
+                        [row for row in rows if row["run_id"] == run_id],
+                    )
+            asset_events: list[EventLogEntry] = []
+            asset_ids: list[int] = []
+            with self.index_connection() as conn:
+                for event, row in zip(events, rows, strict=True):
+                    kind = event.dagster_event_type if event.is_dagster_event else None
+                    if kind in ASSET_EVENTS:
+                        asset_events.append(event)
+                        asset_ids.append(_inserted_id(conn, row))
+                    elif kind in ASSET_CHECK_EVENTS:
+                        self.store_asset_check_event(event, _inserted_id(conn, row))
+                    elif kind in EVENT_TYPE_TO_PIPELINE_RUN_STATUS:
+                        conn.execute(SqlEventLogStorageTable.insert(), row)
+                if asset_events:
+                    self._store_asset_event_tags(conn, asset_events, asset_ids)
+                    self._store_latest_asset_entries(conn, asset_events, asset_ids)
+
+    def _store_latest_asset_entries(
+        self, conn: Connection, events: Sequence[EventLogEntry], event_ids: Sequence[int]
+    ) -> None:
+        """What the stock ``_store_asset_event`` leaves in an asset's index row after
+        ``events`` one by one (each sets some columns), written once per asset."""
+        has_index_cols = self._has_asset_key_index_cols_on_connection(conn)
+        latest: dict[str, dict[str, Any]] = {}
+        for event, event_id in zip(events, event_ids, strict=True):
+            asset_key = event.dagster_event.asset_key if event.dagster_event else None
+            if asset_key is None:
+                continue
+            values = self._get_asset_entry_values(event, event_id, has_index_cols)
+            if values:
+                latest.setdefault(asset_key.to_string(), {}).update(values)
+        for key, values in latest.items():
+            try:
+                conn.execute(AssetKeyTable.insert().values(asset_key=key, **values))
+            except db_exc.IntegrityError:
+                conn.execute(
+                    AssetKeyTable.update().values(**values).where(AssetKeyTable.c.asset_key == key)
+                )
+
+    def has_table(self, table_name: str) -> bool:
+        if table_name not in self._tables and super().has_table(table_name):
+            self._tables.add(table_name)
+        return table_name in self._tables
+
+    def _has_asset_key_col_on_connection(self, conn: Connection, column_name: str) -> bool:
+        if column_name not in self._asset_key_columns and (
+            super()._has_asset_key_col_on_connection(conn, column_name)
+        ):
+            self._asset_key_columns.add(column_name)
+        return column_name in self._asset_key_columns
 
     def dispose(self) -> None:
         super().dispose()
         for engine in self._engines.values():
             engine.dispose()
         self._engines.clear()
+
+
+def _inserted_id(conn: Connection, row: Mapping[str, Any]) -> int:
+    """Insert one event row; its id in the index shard (the asset tables refer to it)."""
+    inserted = conn.execute(SqlEventLogStorageTable.insert(), row).inserted_primary_key
+    assert inserted is not None, "SQLite reports the id of a single-row insert"
+    return int(inserted[0])
 
 
 @contextmanager

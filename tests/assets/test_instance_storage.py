@@ -119,13 +119,17 @@ def recorded(home: Path) -> dict[str, Any]:
     """What a fresh instance on ``home`` reads back, without ids and timestamps."""
     days = [f"2013-01-{day:02d}" for day in range(1, 26)]  # GOOD and BAD
     with opened(home) as instance:
-        runs = sorted(
-            (run.tags["dagster/asset_partition_range_start"], run.status.value)
+        # a run by its range's first day: ids differ between the two homes
+        run_range = {
+            run.run_id: run.tags["dagster/asset_partition_range_start"]
             for run in instance.get_runs()
-        )
+        }
+        runs = sorted((run_range[run.run_id], run.status.value) for run in instance.get_runs())
         out: dict[str, Any] = {"runs": runs}
         for key in KEYS:
             records = instance.fetch_materializations(key, limit=1000).records
+            (entry,) = [record.asset_entry for record in instance.get_asset_records([key])]
+            latest = entry.last_materialization_record
             out[key.to_user_string()] = {
                 "materialized": sorted(
                     (r.partition_key, repr(sorted(r.asset_materialization.metadata.items())))
@@ -133,6 +137,18 @@ def recorded(home: Path) -> dict[str, Any]:
                     if r.asset_materialization
                 ),
                 "status": instance.get_status_by_partition(key, days, DAYS),
+                # the asset's index row: its latest materialization and latest run
+                "latest": latest and (latest.partition_key, run_range[latest.run_id]),
+                "last run": entry.last_run_id and run_range[entry.last_run_id],
+                "planned in": entry.last_planned_materialization_run_id
+                and run_range[entry.last_planned_materialization_run_id],
+                # indexed tags: data versions are hashes of ids, so how many days share each
+                "tags": sorted(
+                    Counter(
+                        repr(sorted(tags.items()))
+                        for tags in instance.event_log_storage.get_event_tags_for_asset(key)
+                    ).values()
+                ),
             }
         checks = instance.event_log_storage.get_asset_check_execution_history(
             AssetCheckKey(AssetKey("raw"), "has_rows"), limit=1000
