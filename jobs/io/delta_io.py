@@ -210,6 +210,40 @@ def commits(spark: SparkSession, path: str, newest: int = 1, snapshot: Any = Non
     return found
 
 
+def row_count(spark: SparkSession, path: str) -> int:
+    """Rows in the table's current version. Delta writes a checksum file beside each commit
+    (``<version>.crc``) and, for a table of few files (a dimension), lists the active files
+    in it with their statistics: their row counts are summed without a Spark job, where a
+    count plans and runs a query over the log in the young JVM of a small run (0.5-1 s).
+    Counted by reading the table when the checksum, its file list or a file's statistics is
+    missing, or a file has deletion vectors."""
+    counted = _rows_in_checksum(spark, _snapshot(spark, path))
+    return counted if counted is not None else read_table(spark, path).count()
+
+
+def _rows_in_checksum(spark: SparkSession, snapshot: Any) -> int | None:
+    """The rows of ``snapshot``'s checksum file list, None when it cannot tell."""
+    jvm: Any = spark.sparkContext._jvm
+    log = snapshot.deltaLog()
+    file = jvm.org.apache.hadoop.fs.Path(log.logPath(), f"{snapshot.version():020d}.crc")
+    try:
+        text = log.store().read(file, log.newDeltaHadoopConf()).mkString("\n")
+    except Py4JJavaError as exc:
+        if "FileNotFoundException" in str(exc.java_exception):
+            return None
+        raise
+    files = json.loads(text).get("allFiles")
+    if files is None:
+        return None
+    rows = 0
+    for add in files:
+        stats = json.loads(add.get("stats") or "{}")
+        if "numRecords" not in stats or add.get("deletionVector"):
+            return None
+        rows += int(stats["numRecords"])
+    return rows
+
+
 def _newest_row_commit(spark: SparkSession, path: str, snapshot: Any = None) -> Commit | None:
     """The newest commit that wrote rows, within the last ``_LOOKBACK`` commits."""
     recent = commits(spark, path, _LOOKBACK, snapshot)

@@ -129,7 +129,7 @@ def write_table(
         else:
             fingerprint = data.fingerprint if isinstance(data, Snapshot) else None
             result = delta_io.merge_on_key(df, path, table.merge_key, fingerprint)
-            rows_total = delta_io.read_table(df.sparkSession, path).count()
+            rows_total = delta_io.row_count(df.sparkSession, path)
     context = df.sparkSession.sparkContext
     return TableWrite(
         table=table.key,

@@ -185,3 +185,25 @@ def test_reading_commits_stops_at_one_log_cleanup_removed(spark, tmp_path):
     (tmp_path / "t" / "_delta_log" / "00000000000000000000.json").unlink()
     read = delta_io.commits(spark, path, newest=5, snapshot=snapshot)
     assert [(c.version, c.operation) for c in read] == [(2, "WRITE"), (1, "WRITE")]
+
+
+def test_a_dimensions_rows_are_counted_from_its_checksum_without_a_spark_job(spark, tmp_path):
+    path = str(tmp_path / "dim")
+    schema = "tailnum STRING, seats INT"
+    delta_io.merge_on_key(
+        spark.createDataFrame([("N1", 50), ("N2", 9)], schema), path, ("tailnum",)
+    )
+    changed = spark.createDataFrame([("N1", 55), ("N3", 7), ("N4", 8)], schema)
+    delta_io.merge_on_key(changed, path, ("tailnum",))
+    assert delta_io.row_count(spark, path) == delta_io.read_table(spark, path).count() == 4
+    group, tracker = "row-count-test", spark.sparkContext.statusTracker()
+    spark.sparkContext.setJobGroup(group, "row_count")
+    try:
+        assert delta_io.row_count(spark, path) == 4
+        assert tracker.getJobIdsForGroup(group) == [], "row_count ran a Spark job"
+    finally:
+        spark.sparkContext.setLocalProperty("spark.jobGroup.id", None)
+    # without its checksum file, the table itself is counted
+    (crc,) = (tmp_path / "dim" / "_delta_log").glob("00000000000000000001.crc")
+    crc.unlink()
+    assert delta_io.row_count(spark, path) == 4
