@@ -320,6 +320,24 @@ def report(figures: list[Figure]) -> str:
     return "\n".join(lines)
 
 
+def revision() -> str | None:
+    """The checkout's commit, ``-dirty`` when files differ from it (None outside git): what
+    the figures measured."""
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True
+        )
+        changed = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=REPO_ROOT, capture_output=True, text=True,
+        )  # fmt: skip
+    except OSError:
+        return None
+    if head.returncode != 0:
+        return None
+    return head.stdout.strip() + ("-dirty" if changed.stdout.strip() else "")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a few days per part")
@@ -345,6 +363,7 @@ def main() -> None:
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps({
         "measured_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "commit": revision(),
         "quick": args.quick,
         "cores": os.cpu_count(),
         "ranges": {k: [str(d) for d in v] if isinstance(v, tuple) else v
