@@ -187,23 +187,15 @@ def commits(spark: SparkSession, path: str, newest: int = 1, snapshot: Any = Non
     """The table's newest ``newest`` commits, newest first, read from their files in
     ``_delta_log`` (the protocol's commit files; their ``commitInfo`` is what ``history()``
     shows): a history query plans and runs a Spark query per call, 0.15-0.35 s each in the
-    young JVM of a small run, against about 0.01 s. The files are read through the table's
-    log store, as Delta reads them (S3DynamoDBLogStore completes a commit another writer left
-    half-copied). Stops at a commit file that log cleanup removed."""
-    jvm: Any = spark.sparkContext._jvm
+    young JVM of a small run, against about 0.01 s (read by :func:`_log_file`). Stops at a
+    commit file that log cleanup removed."""
     snapshot = snapshot if snapshot is not None else _snapshot(spark, path)
-    log = snapshot.deltaLog()
-    store, conf = log.store(), log.newDeltaHadoopConf()
     version = snapshot.version()
     found = []
     for v in range(version, max(version - newest, -1), -1):
-        file = jvm.org.apache.hadoop.fs.Path(log.logPath(), f"{v:020d}.json")
-        try:
-            text = store.read(file, conf).mkString("\n")
-        except Py4JJavaError as exc:
-            if "FileNotFoundException" in str(exc.java_exception):
-                break
-            raise
+        text = _log_file(spark, snapshot, f"{v:020d}.json")
+        if text is None:
+            break
         actions = (json.loads(line) for line in text.splitlines() if line.strip())
         info: dict[str, Any] = next((a["commitInfo"] for a in actions if "commitInfo" in a), {})
         found.append(Commit(v, info))
@@ -223,16 +215,8 @@ def row_count(spark: SparkSession, path: str) -> int:
 
 def _rows_in_checksum(spark: SparkSession, snapshot: Any) -> int | None:
     """The rows of ``snapshot``'s checksum file list, None when it cannot tell."""
-    jvm: Any = spark.sparkContext._jvm
-    log = snapshot.deltaLog()
-    file = jvm.org.apache.hadoop.fs.Path(log.logPath(), f"{snapshot.version():020d}.crc")
-    try:
-        text = log.store().read(file, log.newDeltaHadoopConf()).mkString("\n")
-    except Py4JJavaError as exc:
-        if "FileNotFoundException" in str(exc.java_exception):
-            return None
-        raise
-    files = json.loads(text).get("allFiles")
+    text = _log_file(spark, snapshot, f"{snapshot.version():020d}.crc")
+    files = None if text is None else json.loads(text).get("allFiles")
     if files is None:
         return None
     rows = 0
@@ -242,6 +226,22 @@ def _rows_in_checksum(spark: SparkSession, snapshot: Any) -> int | None:
             return None
         rows += int(stats["numRecords"])
     return rows
+
+
+def _log_file(spark: SparkSession, snapshot: Any, name: str) -> str | None:
+    """The text of ``_delta_log/<name>`` of ``snapshot``'s table, read through the table's
+    log store as Delta reads it (S3DynamoDBLogStore completes a commit another writer left
+    half-copied); None when the file does not exist (log cleanup removed it, or Delta did not
+    write it)."""
+    jvm: Any = spark.sparkContext._jvm
+    log = snapshot.deltaLog()
+    file = jvm.org.apache.hadoop.fs.Path(log.logPath(), name)
+    try:
+        return str(log.store().read(file, log.newDeltaHadoopConf()).mkString("\n"))
+    except Py4JJavaError as exc:
+        if "FileNotFoundException" in str(exc.java_exception):
+            return None
+        raise
 
 
 def _newest_row_commit(spark: SparkSession, path: str, snapshot: Any = None) -> Commit | None:
