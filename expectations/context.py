@@ -18,9 +18,11 @@ retried on object storage).
 
 from __future__ import annotations
 
+import atexit
 import fcntl
 import json
 import os
+import shutil
 import tempfile
 import uuid
 from dataclasses import dataclass
@@ -124,7 +126,9 @@ def project_dir(settings: Settings) -> Path:
     folder, else one of this process's own (the stores are remote)."""
     if not is_object_uri(settings.storage.quality):
         return Path(settings.storage.quality)
-    return Path(tempfile.mkdtemp(prefix="lakehouse-gx-"))
+    folder = tempfile.mkdtemp(prefix="lakehouse-gx-")
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)  # the process's own, not kept
+    return Path(folder)
 
 
 def _write_if_changed(path: Path, text: str) -> None:

@@ -145,6 +145,7 @@ def postgres_server() -> Iterator[tuple[pgserver.PgServer, str]]:
     server = pgserver.start(directory, free_port(), password)
     yield server, password
     pgserver.stop(directory)
+    shutil.rmtree(directory, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
@@ -191,6 +192,15 @@ _config: list[pytest.Config] = []
 def pytest_configure(config: pytest.Config) -> None:
     if not hasattr(config, "workerinput"):  # this process prints (xdist's controller)
         _config.append(config)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Remove this process's lakehouse roots (every module's tables, the dev servers' data)
+    once its tests and session fixtures are done; kept when one of its tests failed, as
+    evidence, or when ``LAKEHOUSE_KEEP_TEST_ROOTS`` is set."""
+    if session.testsfailed or os.environ.get("LAKEHOUSE_KEEP_TEST_ROOTS"):
+        return
+    shutil.rmtree(_ROOT, ignore_errors=True)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
