@@ -7,10 +7,12 @@ Every figure comes from real processes on fresh lakehouse roots under a temporar
 
 (a) the full year: `lakehouse run` against `benchmarks/bare_pyspark.py` (the same
     transforms as plain PySpark and Parquet), as a ratio, the run split into start-up,
-    Spark work, gates, warehouse and Dagster bookkeeping (from the run's own events);
+    Spark work, gates, warehouse and Dagster bookkeeping (from the run's own events); and
+    the bare script writing Delta instead of Parquet, for what Delta alone adds;
 (b) a month as one run per day against one single-run backfill of the month;
 (c) a one-day run of every pipeline asset in a fresh process, and a one-day rerun of
-    silver -> gold;
+    silver -> gold; beside each, the bare script doing the same in a fresh process, writing
+    Parquet and writing Delta: the floor a cold JVM sets without Dagster and gates;
 (d) scale factor 1 against 10 (`lakehouse land --scale`): time and peak memory of the
     whole process tree (Python and its JVM);
 (e) with --with-tests: `make test` wall time.
@@ -19,8 +21,8 @@ Prints a table (figure, measured, target, verdict: how far off when missed) and 
 the figures as JSON (default benchmarks/results/latest.json, the source of the README's
 table). --quick puts every part on the same day, to check the bench itself (the README test
 runs it so): one one-day run on a fresh root then stands for (a)'s run, (b)'s backfill and
-its one run per day, (c)'s fresh-process run and (d)'s scale 1, and the figures are not the
-targets' conditions.
+its one run per day, (c)'s fresh-process run and (d)'s scale 1 (and one bare script per
+format for (a)'s and (c)'s), and the figures are not the targets' conditions.
 """
 
 from __future__ import annotations
@@ -172,6 +174,25 @@ def range_run(work: Path, first: dt.date, last: dt.date, scale: int = 1) -> tupl
     return _RANGE_RUNS[key]
 
 
+_BARE_RUNS: dict[tuple[Path, dt.date, dt.date, str, bool], Measured] = {}
+
+
+def bare_script(
+    work: Path, root: Path, first: dt.date, last: dt.date, fmt: str, rerun: bool = False
+) -> Measured:
+    """`benchmarks/bare_pyspark.py` over ``[first, last]`` of ``root``'s landed files, writing
+    ``fmt`` (``rerun``: silver flights and gold again, from its own earlier run's tables).
+    Parts asking for the same run share one measurement (only with --quick)."""
+    key = (root, first, last, fmt, rerun)
+    if key not in _BARE_RUNS:
+        out = work / f"bare-{root.name}-{first:%m%d}-{last:%m%d}-{fmt}"
+        again = ["--rerun"] if rerun else []
+        command = [sys.executable, "benchmarks/bare_pyspark.py", "--out", str(out),
+                   *span(first, last), "--format", fmt, *again]  # fmt: skip
+        _BARE_RUNS[key] = run(command, root)
+    return _BARE_RUNS[key]
+
+
 def run_split(root: Path, measured: Measured) -> dict[str, float]:
     """Where the last `lakehouse run` on ``root`` spent its time, from its Dagster events."""
     os.environ["DAGSTER_HOME"] = str(root / "dagster")
@@ -233,14 +254,17 @@ def full_year(work: Path, ranges: Ranges) -> list[Figure]:
     """(a) `lakehouse run` of the range against the bare script on the same landed files."""
     root, project = range_run(work, *ranges.year)
     split = run_split(root, project)  # before the bare script: it reads the root's last run
-    bare = run([sys.executable, "benchmarks/bare_pyspark.py", "--out", str(work / "bare"),
-                *span(*ranges.year)], root)  # fmt: skip
+    bare = bare_script(work, root, *ranges.year, "parquet")
+    bare_delta = bare_script(work, root, *ranges.year, "delta")
     ratio = project.seconds / bare.seconds
     figures = [
         Figure("a", "bare PySpark script", bare.seconds, "s"),
         Figure("a", "lakehouse run", project.seconds, "s"),
         Figure("a", "lakehouse run / bare script", ratio, "x", "<= 1.2x", *at_most(ratio, 1.2)),
-    ]
+        Figure("a", "  the bare script writing Delta instead", bare_delta.seconds, "s"),
+        Figure("a", "  lakehouse run / bare script writing Delta",
+               project.seconds / bare_delta.seconds, "x"),
+    ]  # fmt: skip
     for key, label in [
         ("startup_s", "  start-up (imports, Spark session, definitions)"),
         ("build_s", "  Spark work building the frames (before the gates)"),
@@ -268,6 +292,13 @@ def month(work: Path, ranges: Ranges) -> list[Figure]:
         each = [first + DAY * i for i in range((last - first).days + 1)]
         days = [lakehouse(daily_root, "run", *span(day, day)).seconds for day in each]
     rerun = lakehouse(daily_root, "run", *span(first, first), "--select", SILVER_TO_GOLD)
+    # The same day as bare scripts in fresh processes: what the transforms cost a cold JVM
+    # without Dagster and gates, writing Parquet, and writing Delta (the run writes Delta).
+    bare = {
+        (fmt, again): bare_script(work, daily_root, first, first, fmt, again).seconds
+        for again in (False, True)
+        for fmt in ("parquet", "delta")
+    }
     ratio = sum(days) / backfill.seconds
     cold = days[0]
     return [
@@ -277,8 +308,12 @@ def month(work: Path, ranges: Ranges) -> list[Figure]:
         Figure("c", "one-day run, every asset, fresh process", cold, "s", "<= 30 s",
                *at_most(cold, 30)),
         Figure("c", "  median of the per-day runs", statistics.median(days), "s"),
+        Figure("c", "  the bare script, same day, fresh process", bare["parquet", False], "s"),
+        Figure("c", "  the bare script writing Delta instead", bare["delta", False], "s"),
         Figure("c", "one-day rerun silver -> gold, fresh process", rerun.seconds, "s",
                "<= 15 s", *at_most(rerun.seconds, 15)),
+        Figure("c", "  the bare script's rerun, fresh process", bare["parquet", True], "s"),
+        Figure("c", "  the bare script's rerun writing Delta", bare["delta", True], "s"),
     ]  # fmt: skip
 
 
