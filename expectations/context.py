@@ -14,6 +14,12 @@ code changed it (a gate validates small frames as pandas copies: ``[quality]
 pandas_max_rows``). So what runs is what is in git, and processes that start together find
 nothing to write (the first registration in a project is serialized by a file lock, or
 retried on object storage).
+
+A validation result's Data Docs page (and the index) is rendered on a thread of its own
+(:meth:`QualityContext.queue_page`): rendering is some 0.7 s of Jinja per result, and the
+caller's next work is mostly a Delta write that waits on the JVM. Every other use of the
+context waits for the queued pages first (a GX context is not made for threads), and so
+does the process's exit.
 """
 
 from __future__ import annotations
@@ -21,10 +27,12 @@ from __future__ import annotations
 import atexit
 import fcntl
 import json
+import logging
 import os
 import shutil
 import tempfile
 import uuid
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -149,6 +157,7 @@ class QualityContext:
 
     def checkpoint(self, suite: str, engine: str = SPARK) -> Any:
         """Suite ``suite``'s checkpoint on ``engine``'s dataframes."""
+        pages_built()
         return self.gx.checkpoints.get(definition_name(suite, engine))
 
     def batch(self, suite: str, df: Any) -> Any:
@@ -159,25 +168,65 @@ class QualityContext:
 
     def docs_index(self) -> str:
         """The address of the Data Docs index page."""
+        pages_built()
         return str(self.gx.get_docs_sites_urls(site_names=[SITE])[0]["site_url"])
 
     def page(self, key: Any) -> str:
-        """The address of one validation result's Data Docs page."""
-        urls = self.gx.get_docs_sites_urls(resource_identifier=key, site_names=[SITE])
+        """The address of one validation result's Data Docs page (built or queued)."""
+        pages_built()
+        urls = self.gx.get_docs_sites_urls(
+            resource_identifier=key, site_names=[SITE], only_if_exists=False
+        )
         return str(urls[0]["site_url"])
 
+    def queue_page(self, key: Any) -> None:
+        """Render the Data Docs page of stored result ``key``, its suite's page and the index
+        on the page thread; :func:`pages_built` waits for it."""
+        from great_expectations.data_context.types.resource_identifiers import (
+            ExpectationSuiteIdentifier,
+        )
+
+        pages_built()
+        suite = ExpectationSuiteIdentifier(name=key.expectation_suite_identifier.name)
+        build = self.gx.build_data_docs
+        _QUEUED.append(
+            (key, _PAGES.submit(build, site_names=[SITE], resource_identifiers=[key, suite]))
+        )
+
     def store(self, key: Any, result: Any) -> None:
-        """Store ``result`` under ``key`` again (replacing it) and rebuild its Data Docs page."""
+        """Store ``result`` under ``key`` again, replacing it (its page is queued after)."""
+        pages_built()
         self.gx.validation_results_store.set(key, result)
-        self.gx.build_data_docs(site_names=[SITE], resource_identifiers=[key])
 
     def result_keys(self) -> list[Any]:
         """Every stored validation result's identifier."""
+        pages_built()
         return list(self.gx.validation_results_store.list_keys())
 
     def result(self, key: Any) -> Any:
         """One stored ``ExpectationSuiteValidationResult``."""
+        pages_built()
         return self.gx.validation_results_store.get(key)
+
+
+# The page thread (see the module's docstring) and the pages queued on it, oldest first.
+_PAGES = ThreadPoolExecutor(max_workers=1, thread_name_prefix="data-docs")
+_QUEUED: list[tuple[Any, Future[Any]]] = []
+_log = logging.getLogger(__name__)
+
+
+def pages_built() -> None:
+    """Wait until every Data Docs page this process queued is written. A page that could not
+    be built is logged, not raised: its result is stored, and the next page of the suite
+    rebuilds the index."""
+    while _QUEUED:
+        key, building = _QUEUED.pop(0)
+        error = building.exception()
+        if error is not None:
+            _log.warning("the Data Docs page of %s was not built: %s", key, error)
+
+
+atexit.register(pages_built)  # the executor's thread has finished them by then
 
 
 def engine_of(df: Any) -> str:
@@ -233,7 +282,6 @@ def _register_checkpoint(context: Any, suite: Any, name: str, source: str) -> No
     """Write the validation definition and checkpoint ``name`` of ``suite`` on data source
     ``source``, each only when the stored one differs."""
     import great_expectations as gx
-    from great_expectations.checkpoint import UpdateDataDocsAction
     from great_expectations.exceptions import DataContextError
 
     batch = context.data_sources.get(source).get_asset(suite.name).get_batch_definition(BATCH)
@@ -247,7 +295,7 @@ def _register_checkpoint(context: Any, suite: Any, name: str, source: str) -> No
             gx.ValidationDefinition(name=name, data=batch, suite=suite)
         )
 
-    actions: list[Any] = [UpdateDataDocsAction(name="update_data_docs", site_names=[SITE])]
+    actions: list[Any] = []  # the page is queued by the gate (QualityContext.queue_page)
     try:
         checkpoint = context.checkpoints.get(name)
         stale = (

@@ -1,9 +1,10 @@
 """Running a suite's checkpoint on a Spark DataFrame, and reading its stored results.
 
 Each gate runs the suite's GX checkpoint (:mod:`expectations.context`) on the range being
-published: the result goes to the profile's validation-results store and the checkpoint's
-action rebuilds that result's Data Docs page and the index. Results are also summarized into
-plain dataclasses, for Dagster check metadata and ``lakehouse quality``.
+published: the result goes to the profile's validation-results store, and that result's Data
+Docs page and the index are rendered on the context's page thread while the caller goes on.
+Results are also summarized into plain dataclasses, for Dagster check metadata and
+``lakehouse quality``.
 
 A dataframe batch takes no parameters besides the frame (GX refuses others), so the range
 and the Dagster run are the validation's run name: ``2013-01-01..2013-01-14_run-1a2b3c4d``
@@ -161,13 +162,14 @@ def validate(
     end: dt.date | None = None,
 ) -> GateReport:
     """Run suite ``suite_name``'s checkpoint on ``df`` (a Spark frame, cached first: GX
-    computes several metrics; or a pandas one), store the result, rebuild its Data Docs page;
-    return its summary.
+    computes several metrics; or a pandas one), store the result, queue its Data Docs page
+    (:meth:`QualityContext.queue_page`; :func:`expectations.context.pages_built` waits for
+    it); return its summary.
 
     The checkpoint computes counts only. When an expectation failed, a second pass over the
     failed ones alone adds a sample of unexpected values and the offending rows, and the
-    stored result and its page are rewritten with them: what a reader of a failure needs,
-    paid for only when something failed."""
+    stored result is rewritten with them before its page is rendered: what a reader of a
+    failure needs, paid for only when something failed."""
     from great_expectations.core.run_identifier import RunIdentifier
 
     run = RunIdentifier(run_name=run_name(run_id, start, end), run_time=dt.datetime.now(dt.UTC))
@@ -182,7 +184,9 @@ def validate(
             if detailed is not None:
                 stored.result = detailed.result
         context.store(key, result)
-    return report_of(key, result, context.page(key))
+    page = context.page(key)
+    context.queue_page(key)  # rendered while the caller goes on (its write, mostly)
+    return report_of(key, result, page)
 
 
 def _identity(config: Any) -> str:

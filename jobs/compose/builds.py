@@ -25,6 +25,7 @@ from expectations.audit import (
     audit_accounts,
     audit_suite,
 )
+from expectations.context import pages_built
 from jobs.compose import pipeline
 from jobs.io import delta_io
 from jobs.io.table_io import Snapshot
@@ -61,10 +62,13 @@ class Build:
         return [outcome for audit in self.audits for outcome in audit.outcomes()]
 
     def release(self) -> None:
+        """Free the cached frames (the outputs are written, or blocked), and wait for the
+        audits' Data Docs pages, rendered meanwhile: a published group has its pages."""
         for df in self.held:
             df.unpersist()
         if self.ingest:
             self.ingest.release()
+        pages_built()
 
 
 def publishable(

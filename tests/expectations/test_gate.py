@@ -4,6 +4,8 @@ copy of a small range) are judged alike."""
 
 import datetime as dt
 import json
+import logging
+import threading
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -11,9 +13,10 @@ from typing import Any
 import pytest
 from pyspark.sql import functions as F
 
+from expectations import context as quality
 from expectations import gate, suites
 from expectations.audit import audit_suite
-from expectations.context import project_config, quality_context
+from expectations.context import pages_built, project_config, quality_context
 from expectations.suites import SUITES
 from jobs.io import delta_io, export
 from jobs.tables import table
@@ -96,6 +99,7 @@ def test_the_stored_result_reads_back_through_gx_with_the_same_statistics(
         report.failed(True) + report.failed(False)
     )
     assert report.page and report.page.startswith("file://")
+    pages_built()  # rendered on the page thread
     page = Path(report.page.removeprefix("file://").replace("%20", " "))
     assert page.is_file() and "carrier_daily" in page.read_text()
 
@@ -111,6 +115,30 @@ def test_the_stored_result_reads_back_through_gx_with_the_same_statistics(
     assert "Unexpected Value" in page.read_text()  # the sample's table, from the second pass
     (read_back,) = gate.latest_reports(context, D)["carrier_daily"].failed(blocking=True)
     assert read_back.sample_rows == failed["partial_unexpected_index_list"]
+
+
+def test_the_gate_returns_before_its_page_is_rendered_and_pages_built_waits_for_it(spark, context):
+    frame = carrier_days(spark, [(D, "UA", 3, 1, 5.0, 0.5)])
+    busy = threading.Event()
+    quality._PAGES.submit(busy.wait, 60)  # the page thread is busy with something else
+    try:
+        report = gate.validate(context, frame, "carrier_daily", "5a5a5a5a01", D, D)
+        page = Path(str(report.page).removeprefix("file://"))
+        assert not page.exists()  # queued behind the busy thread, not rendered by the gate
+    finally:
+        busy.set()
+    pages_built()
+    assert page.is_file() and "carrier_daily" in page.read_text()
+
+
+def test_a_page_that_cannot_be_built_is_logged_not_raised(caplog):
+    def fail() -> None:
+        raise OSError("disk full")
+
+    quality._QUEUED.append(("the key", quality._PAGES.submit(fail)))
+    with caplog.at_level(logging.WARNING, logger="expectations.context"):
+        pages_built()
+    assert "the Data Docs page of the key was not built: disk full" in caplog.text
 
 
 def test_the_docs_index_lists_every_suite_and_the_validations(spark, context):

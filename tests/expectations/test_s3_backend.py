@@ -8,7 +8,7 @@ import urllib.request
 import pytest
 
 from expectations import gate
-from expectations.context import quality_context
+from expectations.context import pages_built, quality_context
 from expectations.s3_backend import TupleS3StoreBackend
 from jobs.io.objectstore import ensure_bucket, s3_client
 from jobs.settings import load_settings
@@ -42,6 +42,7 @@ def test_results_and_data_docs_are_objects_in_the_bucket(spark, dev_settings):
     )
     context = quality_context(dev_settings)
     report = gate.validate(context, frame, "carrier_daily", "0123456789", D, D)
+    pages_built()  # rendered on the page thread
 
     keys = objects(dev_settings)
     assert {k.split("/")[0] + "/" for k in keys} == set(PREFIXES)
