@@ -20,7 +20,7 @@ import json
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
@@ -28,6 +28,8 @@ from delta.tables import DeltaTable
 from py4j.protocol import Py4JJavaError
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
+
+from jobs.tables import INDEXED_COLUMNS, STATS_COLUMNS
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -84,9 +86,15 @@ def range_predicate(date_column: str, start: dt.date, end: dt.date) -> str:
 
 
 def write_range(
-    df: DataFrame, path: str, date_column: str, start: dt.date, end: dt.date
+    df: DataFrame,
+    path: str,
+    date_column: str,
+    start: dt.date,
+    end: dt.date,
+    properties: Mapping[str, str] | None = None,
 ) -> WriteResult:
-    """Replace the rows of ``[start, end]`` with ``df`` in one commit.
+    """Replace the rows of ``[start, end]`` with ``df`` in one commit; a write that creates
+    the table gives it the table ``properties`` (an existing one: :func:`set_properties`).
 
     Delta refuses the commit if a row of ``df`` lies outside the range, so a bug can
     never overwrite a neighbouring day.
@@ -97,29 +105,39 @@ def write_range(
         .mode("overwrite")
         .option("replaceWhere", range_predicate(date_column, start, end))
         .partitionBy(date_column)
+        .options(**(properties or {}))
     )
     committed(path, lambda: writer.save(path))
     return last_commit(df.sparkSession, path)
 
 
 def merge_on_key(
-    df: DataFrame, path: str, key: tuple[str, ...], user_metadata: str | None = None
+    df: DataFrame,
+    path: str,
+    key: tuple[str, ...],
+    user_metadata: str | None = None,
+    properties: Mapping[str, str] | None = None,
 ) -> WriteResult:
-    """Upsert ``df`` into the table at ``path`` on ``key``; create the table if absent.
+    """Upsert ``df`` into the table at ``path`` on ``key``; create the table if absent,
+    with the table ``properties``.
 
     Rows whose values did not change are left alone; when nothing changed, no commit is
     made and the returned result is the table's current version. ``user_metadata`` is
     recorded in the commit's info (``commit_metadata`` reads it back).
     """
-    return committed(path, lambda: _merge(df, path, key, user_metadata))
+    return committed(path, lambda: _merge(df, path, key, user_metadata, properties or {}))
 
 
 def _merge(
-    df: DataFrame, path: str, key: tuple[str, ...], user_metadata: str | None
+    df: DataFrame,
+    path: str,
+    key: tuple[str, ...],
+    user_metadata: str | None,
+    properties: Mapping[str, str],
 ) -> WriteResult:
     spark = df.sparkSession
     if not DeltaTable.isDeltaTable(spark, path):
-        writer = df.write.format("delta").mode("overwrite")
+        writer = df.write.format("delta").mode("overwrite").options(**properties)
         if user_metadata:
             writer = writer.option("userMetadata", user_metadata)
         writer.save(path)
@@ -148,8 +166,39 @@ def _merge(
 _USER_METADATA = "spark.databricks.delta.commitInfo.userMetadata"
 
 
-# Commits that leave the table's rows as they were: maintenance (jobs/io/maintenance.py).
-ROWS_KEPT = ("OPTIMIZE", "VACUUM START", "VACUUM END")
+def set_properties(spark: SparkSession, path: str, properties: Mapping[str, str]) -> bool:
+    """Give the existing table at ``path`` the table ``properties`` it lacks, and drop the
+    statistics properties it has that ``properties`` leaves out (Delta keeps a write's
+    options as properties only when it creates the table). A metadata commit, once per
+    change: later calls find them set. False when nothing was committed (no table yet, or
+    nothing to change)."""
+    snapshot = _snapshot(spark, path)
+    if snapshot.version() < 0:
+        return False
+    jvm: Any = spark.sparkContext._jvm
+    configuration = snapshot.metadata().configuration()  # a Scala map
+    current = dict(jvm.scala.collection.JavaConverters.mapAsJavaMap(configuration))
+    stale = [k for k in STATISTICS_PROPERTIES if k in current and k not in properties]
+    missing = {k: v for k, v in properties.items() if current.get(k) != v}
+    table = f"delta.`{path}`"
+    if stale:
+        spark.sql(f"ALTER TABLE {table} UNSET TBLPROPERTIES ({', '.join(map(_quoted, stale))})")
+    if missing:
+        pairs = ", ".join(f"{_quoted(k)} = {_quoted(v)}" for k, v in missing.items())
+        spark.sql(f"ALTER TABLE {table} SET TBLPROPERTIES ({pairs})")
+    return bool(stale or missing)
+
+
+def _quoted(text: str) -> str:
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+# Which columns a file's statistics cover (jobs.tables.Table.delta_properties).
+STATISTICS_PROPERTIES = (STATS_COLUMNS, INDEXED_COLUMNS)
+
+# Commits that leave the table's rows as they were: maintenance (jobs/io/maintenance.py)
+# and a change of table properties (set_properties).
+ROWS_KEPT = ("OPTIMIZE", "VACUUM START", "VACUUM END", "SET TBLPROPERTIES", "UNSET TBLPROPERTIES")
 # How far back commit_metadata looks past them (a week of maintenance makes three).
 _LOOKBACK = 12
 

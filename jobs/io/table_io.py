@@ -122,13 +122,15 @@ def write_table(
     rows_total = None
     if table.date_column and not (start and end):
         raise ValueError(f"{table.key} is written by date range: give start and end")
+    properties = table.delta_properties
     with storage_refusals(table.key, path):
+        delta_io.set_properties(df.sparkSession, path, properties)  # a table made before
         if table.date_column:
             assert start and end
-            result = delta_io.write_range(df, path, table.date_column, start, end)
+            result = delta_io.write_range(df, path, table.date_column, start, end, properties)
         else:
             fingerprint = data.fingerprint if isinstance(data, Snapshot) else None
-            result = delta_io.merge_on_key(df, path, table.merge_key, fingerprint)
+            result = delta_io.merge_on_key(df, path, table.merge_key, fingerprint, properties)
             rows_total = delta_io.row_count(df.sparkSession, path)
     context = df.sparkSession.sparkContext
     return TableWrite(

@@ -7,6 +7,7 @@ from chispa import assert_df_equality
 from delta.tables import DeltaTable
 
 from jobs.io import delta_io
+from jobs.tables import INDEXED_COLUMNS, STATS_COLUMNS
 
 D1, D2, D3 = dt.date(2013, 1, 1), dt.date(2013, 1, 2), dt.date(2013, 1, 3)
 SCHEMA = "flight_date DATE, id INT, value STRING"
@@ -207,3 +208,17 @@ def test_a_dimensions_rows_are_counted_from_its_checksum_without_a_spark_job(spa
     (crc,) = (tmp_path / "dim" / "_delta_log").glob("00000000000000000001.crc")
     crc.unlink()
     assert delta_io.row_count(spark, path) == 4
+
+
+def test_properties_replace_the_statistics_setting_a_table_had(spark, tmp_path):
+    path = str(tmp_path / "t")
+    assert not delta_io.set_properties(spark, path, {STATS_COLUMNS: "id"})  # no table yet
+    delta_io.write_range(frame(spark, [(D1, 1, "a")]), path, "flight_date", D1, D1,
+                         {INDEXED_COLUMNS: "0"})  # fmt: skip
+    assert delta_io.set_properties(spark, path, {STATS_COLUMNS: "id"})
+    assert not delta_io.set_properties(spark, path, {STATS_COLUMNS: "id"})
+    properties = DeltaTable.forPath(spark, path).detail().first()["properties"]
+    assert properties == {STATS_COLUMNS: "id"}
+    assert [c.operation for c in delta_io.commits(spark, path, newest=5)] == [
+        "SET TBLPROPERTIES", "UNSET TBLPROPERTIES", "WRITE"
+    ]  # fmt: skip

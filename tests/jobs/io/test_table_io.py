@@ -2,10 +2,12 @@
 
 import dataclasses
 import datetime as dt
+import json
+from pathlib import Path
 
 import pytest
 
-from jobs.io import table_io
+from jobs.io import delta_io, table_io
 from jobs.tables import table
 
 D1, D2 = dt.date(2013, 1, 1), dt.date(2013, 1, 2)
@@ -74,3 +76,48 @@ def test_the_metadata_of_a_write_is_typed_for_dagster_and_pipes(spark, settings)
     assert "partition_range" not in meta and "build_seconds" not in meta
     timed = table_io.write_metadata(dataclasses.replace(written, build_seconds=1.5))
     assert timed["build_seconds"] == {"raw_value": 1.5, "type": "float"}
+
+
+def file_statistics(uri: str, version: int) -> list[dict]:
+    """The statistics of the files commit ``version`` of the local table ``uri`` added."""
+    log = Path(uri.removeprefix("file:"), "_delta_log", f"{version:020d}.json")
+    actions = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
+    return [json.loads(a["add"]["stats"]) for a in actions if "add" in a]
+
+
+def test_files_keep_statistics_only_on_the_columns_queries_filter_by(spark, settings):
+    """A dimension's files keep statistics on its merge key; delay_predictions, read by whole
+    days, keep their row counts only (a Z-ordered table: the next test). Rows are still
+    counted from the statistics."""
+    rows = routes(spark, [(D1, "JFK", "LAX", "AA", 3), (D1, "EWR", "SFO", "UA", 2)])
+    airports = spark.createDataFrame(
+        [("JFK", "Kennedy"), ("EWR", "Newark")], "faa STRING, name STRING"
+    )
+    for key, frame, covered in (
+        ("ml/delay_predictions", rows, set()),
+        ("silver/airports", airports, {"faa"}),
+    ):
+        written = table_io.write_table(settings, table(key), frame, D1, D1)
+        files = file_statistics(written.uri, written.delta_version)
+        assert sum(stats["numRecords"] for stats in files) == 2
+        for stats in files:
+            assert set(stats.get("minValues", {})) == set(stats.get("nullCount", {})) == covered
+        assert delta_io.table_summary(spark, written.uri, None)["rows"] == 2
+
+
+def test_a_table_made_before_gets_the_registered_statistics_once_at_its_next_write(spark, settings):
+    silver_flights = table("silver/flights")  # Z-ordered by carrier and origin
+    path = settings.table_uri("silver", "flights")
+    rows = routes(spark, [(D1, "JFK", "LAX", "AA", 3)])
+    delta_io.write_range(rows, path, "flight_date", D1, D1)  # as the project wrote it before
+    (before,) = file_statistics(path, 0)
+    assert set(before["minValues"]) == {"origin", "dest", "carrier", "flights"}
+
+    first = table_io.write_table(settings, silver_flights, rows, D1, D1)
+    again = table_io.write_table(settings, silver_flights, rows, D1, D1)
+
+    history = [c.operation for c in delta_io.commits(spark, path, newest=10)]
+    assert history == ["WRITE", "WRITE", "SET TBLPROPERTIES", "WRITE"]  # newest first
+    (after,) = file_statistics(path, first.delta_version)
+    assert set(after["minValues"]) == {"carrier", "origin"}
+    assert again.delta_version == first.delta_version + 1  # no second property commit
