@@ -171,7 +171,11 @@ def set_properties(spark: SparkSession, path: str, properties: Mapping[str, str]
     statistics properties it has that ``properties`` leaves out (Delta keeps a write's
     options as properties only when it creates the table). A metadata commit, once per
     change: later calls find them set. False when nothing was committed (no table yet, or
-    nothing to change)."""
+    nothing to change). Two writers changing them at once: the later one looks again."""
+    return committed(path, lambda: _set_properties(spark, path, properties))
+
+
+def _set_properties(spark: SparkSession, path: str, properties: Mapping[str, str]) -> bool:
     snapshot = _snapshot(spark, path)
     if snapshot.version() < 0:
         return False
