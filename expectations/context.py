@@ -349,12 +349,38 @@ def _open(location: str, config_json: str, directory: str) -> Any:
 
 
 def quality_context(settings: Settings) -> QualityContext:
-    """The GX context of ``settings``' profile, opened once per process and location."""
+    """The GX context of ``settings``' profile, opened once per process and location (or
+    by :func:`open_meanwhile`: then this waits for it)."""
+    arguments = _open_arguments(settings)
+    opening = _OPENING.get(arguments)
+    if opening is not None:
+        opening.exception()  # wait; a failed open is raised by opening again, just below
+    return QualityContext(_open(*arguments), arguments[0])
+
+
+def open_meanwhile(settings: Settings) -> None:
+    """Start opening ``settings``' context on a thread of its own, for a run whose steps gate.
+
+    Opening a new project registers every suite, validation definition and checkpoint and
+    renders the suites' pages: some 1.5 s, mostly Python, while the run's first Spark work
+    leaves this process waiting on the JVM. Call it once Great Expectations is imported
+    (concurrent first imports of one package can see each other half-done)."""
+    arguments = _open_arguments(settings)
+    if arguments not in _OPENING:
+        _OPENING[arguments] = _OPENER.submit(_open, *arguments)
+
+
+def _open_arguments(settings: Settings) -> tuple[str, str, str]:
+    """What :func:`_open` takes for ``settings``: location, configuration and folder."""
     config = json.dumps(project_config(settings), indent=1, sort_keys=True)
     location = settings.storage.quality
-    directory = _DIRECTORIES.setdefault(location, str(project_dir(settings)))
-    return QualityContext(_open(location, config, directory), location)
+    if location not in _DIRECTORIES:
+        _DIRECTORIES[location] = str(project_dir(settings))
+    return location, config, _DIRECTORIES[location]
 
 
 # One local project folder per quality location and process (a temporary one when remote).
 _DIRECTORIES: dict[str, str] = {}
+# Contexts opening on the opener's thread (open_meanwhile), by _open's arguments.
+_OPENER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gx-open")
+_OPENING: dict[tuple[str, str, str], Future[Any]] = {}

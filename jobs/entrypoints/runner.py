@@ -22,7 +22,7 @@ from typing import Any, Protocol
 
 from pyspark.sql import DataFrame, SparkSession
 
-from expectations.context import GATE_IMPORTS
+from expectations.context import GATE_IMPORTS, open_meanwhile
 from jobs.compose import builds, pipeline, scoring, training
 from jobs.compose.builds import Blocked, Build
 from jobs.io import table_io
@@ -208,6 +208,8 @@ def main(
     spark = build_spark_session(
         settings, f"flights-lakehouse[{settings.env}] {layer}_job", import_meanwhile=imports
     )
+    if imports == GATE_IMPORTS:
+        open_meanwhile(settings)  # while the job's first Spark work runs
     ctx = JobContext(spark, settings, args.start, args.end, args.run_id or str(uuid.uuid4()))
     print(
         f"{layer}_job {args.start}..{args.end} on {settings.env}: Spark app "

@@ -1,4 +1,5 @@
-"""The Spark resource: what a run imports while its JVM starts, from the run's assets."""
+"""The Spark resource: what a run imports while its JVM starts, from the run's assets, and
+the quality context a run that gates opens meanwhile."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ import pytest
 from dagster import AssetKey, asset, materialize
 
 from assets.resources import LakehouseConfig, SparkResource, run_imports
+from expectations import context as quality
+from expectations.context import quality_context
 
 GX = "great_expectations"
 MLFLOW = "mlflow"
@@ -42,3 +45,14 @@ def test_the_resource_of_a_run_takes_the_imports_of_the_runs_selection():
     assert seen == {"ml/probe": (MLFLOW,), "warehouse/probe": ()}
     assert materialize(probes, resources=resources).success  # both: one resource for the run
     assert seen == {"ml/probe": (MLFLOW,), "warehouse/probe": (MLFLOW,)}
+
+
+def test_a_run_that_gates_opens_its_quality_context_while_its_steps_work(spark, settings):
+    @asset(key=AssetKey(["silver", "probe"]))
+    def probe(spark: SparkResource) -> None:
+        spark.session()
+
+    resources = {"spark": SparkResource(lakehouse=LakehouseConfig())}
+    assert materialize([probe], resources=resources).success
+    opening = quality._OPENING[quality._open_arguments(settings)]  # opened on its own thread
+    assert opening.result() is quality_context(settings).gx

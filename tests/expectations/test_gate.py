@@ -141,6 +141,43 @@ def test_a_page_that_cannot_be_built_is_logged_not_raised(caplog):
     assert "the Data Docs page of the key was not built: disk full" in caplog.text
 
 
+def test_a_context_opened_meanwhile_is_the_one_the_caller_gets_once_it_is_open(
+    settings, monkeypatch
+):
+    monkeypatch.setenv("LAKEHOUSE_ROOT", str(settings.root / "opened-meanwhile"))
+    from jobs.settings import load_settings
+
+    fresh = load_settings()
+    project = Path(fresh.storage.quality, "gx")
+    busy = threading.Event()
+    quality._OPENER.submit(busy.wait, 60)  # the opener's thread is busy with something else
+    try:
+        quality.open_meanwhile(fresh)
+        assert not project.exists()  # queued, not opened by the caller
+        opened = quality._OPENING[quality._open_arguments(fresh)]
+        quality.open_meanwhile(fresh)  # asked again: still the one opening
+        assert quality._OPENING[quality._open_arguments(fresh)] is opened
+    finally:
+        busy.set()
+    assert quality_context(fresh).gx is opened.result()  # waited for, not opened again
+    assert len(list((project / "checkpoints").glob("*.json"))) == 2 * len(SUITES)
+
+
+def test_a_context_that_failed_to_open_meanwhile_fails_where_it_is_used(settings, monkeypatch):
+    blocked = settings.root / "quality-is-a-file"
+    blocked.write_text("not a folder")
+    monkeypatch.setenv("LAKEHOUSE_ROOT", str(settings.root / "failing"))
+    from jobs.settings import load_settings
+
+    fresh = load_settings()
+    fresh = fresh.model_copy(
+        update={"storage": fresh.storage.model_copy(update={"quality": str(blocked)})}
+    )
+    quality.open_meanwhile(fresh)
+    with pytest.raises(OSError, match="quality-is-a-file"):
+        quality_context(fresh)
+
+
 def test_the_docs_index_lists_every_suite_and_the_validations(spark, context):
     gate.validate(context, carrier_days(spark, [(D, "UA", 3, 1, 5.0, 0.5)]), "carrier_daily",
                   "fedcba9876", D, D)  # fmt: skip
