@@ -205,10 +205,15 @@ def audit_suite(
     the same outcomes (``tests/expectations/test_gate.py`` compares them on every suite)."""
     rows = df.count()  # fill the cache now: the write reuses it, so only the audit is timed below
     began = time.monotonic()
-    data = export.to_pandas(df) if rows <= settings.quality.pandas_max_rows else df
+    data = export.to_pandas(df) if validated_on_driver(rows, settings) else df
     report = gate.validate(quality_context(settings), data, suite, run_id, start, end)
     seconds = round(time.monotonic() - began, 2)
     return SuiteAudit(table, report, seconds, rows, engine_of(data))
+
+
+def validated_on_driver(rows: int, settings: Settings) -> bool:
+    """Whether a gate validates a frame of ``rows`` rows as a pandas copy on the driver."""
+    return rows <= settings.quality.pandas_max_rows
 
 
 def audit_accounts_beside(
@@ -218,14 +223,22 @@ def audit_accounts_beside(
     good: DataFrame,
     bad: DataFrame,
     date_column: str,
+    beside: bool = True,
 ) -> tuple[AccountingAudit, SuiteAudit]:
-    """Bronze rows = silver rows + quarantined rows, for every day of the range, audited on
-    a thread of its own while ``suite`` runs: most of a suite's Spark queries are small and
-    leave a core idle, the identity is a few scans (bronze's above all). The identity's
-    ``seconds`` are those it added to the suite's; ``elapsed`` its own."""
+    """Bronze rows = silver rows + quarantined rows, for every day of the range, and
+    ``suite``'s audit.
+
+    ``beside``: the identity is counted on a thread of its own while the suite runs, for a
+    suite that Spark validates: most of its queries are small and leave a core idle, and the
+    identity is a few scans (bronze's above all). The identity's ``seconds`` are then those
+    it added to the suite's, ``elapsed`` its own. A suite validated on the driver (a pandas
+    copy) holds the interpreter, and the two run one after the other."""
     began = time.monotonic()
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="accounting") as beside:
-        counting = beside.submit(_timed_accounts, bronze, good, bad, date_column)
+    if not beside:
+        accounts, seconds = _timed_accounts(bronze, good, bad, date_column)
+        return AccountingAudit(table, accounts, seconds), suite()
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="accounting") as pool:
+        counting = pool.submit(_timed_accounts, bronze, good, bad, date_column)
         judged = suite()
         accounts, elapsed = counting.result()
     added = max(time.monotonic() - began - judged.seconds, 0.0)

@@ -48,3 +48,22 @@ def test_the_identity_is_counted_while_the_suite_runs_and_adds_only_what_outlast
     assert accounting.seconds < accounting.elapsed  # hidden behind the suite's time
     [outcome] = accounting.outcomes()
     assert outcome.metadata["elapsed_beside_suite_seconds"] == accounting.elapsed
+
+
+def test_beside_a_suite_validated_on_the_driver_the_identity_is_counted_first(spark, monkeypatch):
+    counted = threading.Event()
+    real = audit.daily_accounts
+    monkeypatch.setattr(audit, "daily_accounts", lambda *f: (real(*f), counted.set())[0])
+
+    def suite() -> SuiteAudit:  # a pandas copy's gate holds the interpreter: none beside it
+        assert counted.is_set()
+        report = GateReport("silver_flights", None, None, "r", "now", 1)
+        return SuiteAudit("silver/flights", report, 0.1, 1, "pandas")
+
+    frame = days(spark, D1)
+    accounting, _ = audit_accounts_beside(suite, "silver/flights", frame, frame, days(spark),
+                                          "flight_date", beside=False)  # fmt: skip
+    assert accounting.broken() == [] and accounting.elapsed is None
+    assert accounting.seconds > 0
+    [outcome] = accounting.outcomes()
+    assert "elapsed_beside_suite_seconds" not in outcome.metadata

@@ -1,14 +1,19 @@
 """Builds: how long they took without their audits; dimension builds: a snapshot already
-merged is neither read, audited nor merged again."""
+merged is neither read, audited nor merged again; silver flights: the accounting identity
+counted beside a suite that Spark validates."""
 
 import datetime as dt
 import gzip
 import time
 from pathlib import Path
 
+import pytest
+
 from expectations.audit import AccountingAudit
 from jobs.compose import builds
 from jobs.io import delta_io, landing, table_io
+from jobs.tables import table
+from tests.reference import REFERENCE_START
 
 
 def write(settings, build):
@@ -59,3 +64,26 @@ def test_a_builds_time_leaves_out_what_its_audits_timed_themselves():
         return builds.Build({}, audits=[AccountingAudit("silver/flights", [], seconds=0.3)])
 
     assert 0.2 <= build().build_seconds < 0.3  # 0.5 s in all, 0.3 s of it the audit's
+
+
+@pytest.mark.parametrize(("pandas_max_rows", "engine"), [(0, "spark"), (150_000, "pandas")])
+def test_silver_flights_counts_the_identity_beside_the_suite_only_when_spark_validates_it(
+    spark, settings, reference_lakehouse, pandas_max_rows, engine
+):
+    day = REFERENCE_START
+
+    def read(key: str):
+        return table_io.read_input(spark, reference_lakehouse, table(key), day, day)
+
+    quality = settings.quality.model_copy(update={"pandas_max_rows": pandas_max_rows})
+    build = builds.silver_flights(
+        settings.model_copy(update={"quality": quality}),
+        *(read(key) for key in ("bronze/flights", "silver/weather", "silver/planes",
+                                "silver/airports", "silver/airlines")),
+        day, day, "run-beside",
+    )  # fmt: skip
+    build.release()
+    accounting, suite = build.audits
+    assert isinstance(accounting, AccountingAudit) and build.blocking_failures() == []
+    assert suite.engine == engine  # type: ignore[attr-defined]
+    assert (accounting.elapsed is not None) == (engine == "spark")
