@@ -19,7 +19,8 @@ A validation result's Data Docs page (and the index) is rendered on a thread of 
 (:meth:`QualityContext.queue_page`): rendering is some 0.7 s of Jinja per result, and the
 caller's next work is mostly a Delta write that waits on the JVM. Every other use of the
 context waits for the queued pages first (a GX context is not made for threads), and so
-does the process's exit.
+does the process's exit. A run that gates opens the context itself on a thread too
+(:func:`open_meanwhile`), while its first Spark work runs; the first caller waits for it.
 """
 
 from __future__ import annotations
