@@ -5,6 +5,7 @@ copy of a small range) are judged alike."""
 import datetime as dt
 import json
 import logging
+import tempfile
 import threading
 from collections import Counter
 from pathlib import Path
@@ -176,6 +177,16 @@ def test_a_context_that_failed_to_open_meanwhile_fails_where_it_is_used(settings
     quality.open_meanwhile(fresh)
     with pytest.raises(OSError, match="quality-is-a-file"):
         quality_context(fresh)
+
+
+def test_an_object_storage_project_gets_one_local_folder_however_often_it_is_asked(settings):
+    remote = settings.model_copy(update={"storage": settings.storage.model_copy(
+        update={"quality": f"s3a://bucket/{settings.root.name}-one-folder"}
+    )})  # fmt: skip
+    folders = lambda: set(Path(tempfile.gettempdir()).glob("lakehouse-gx-*"))  # noqa: E731
+    before = folders()
+    asked = {quality._open_arguments(remote)[2] for _ in range(3)}
+    assert len(asked) == 1 and folders() - before == {Path(*asked)}
 
 
 def test_the_docs_index_lists_every_suite_and_the_validations(spark, context):
