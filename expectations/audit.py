@@ -195,15 +195,18 @@ def audit_suite(
     run_id: str,
     start: dt.date | None = None,
     end: dt.date | None = None,
+    rows: int | None = None,
 ) -> SuiteAudit:
     """Validate ``df`` (cached by the caller) through the suite's checkpoint: the result is
-    stored and its Data Docs page built in the profile's GX project.
+    stored and its Data Docs page built in the profile's GX project. ``rows``: the frame's
+    count, when the caller counted it (and so filled its cache) already.
 
     A frame of at most ``[quality] pandas_max_rows`` rows (a day, a month, a dimension) is
     validated as a pandas copy on the driver, where the same suite takes hundredths of a
     second instead of some twenty Spark queries; larger ones by Spark. Both engines give
     the same outcomes (``tests/expectations/test_gate.py`` compares them on every suite)."""
-    rows = df.count()  # fill the cache now: the write reuses it, so only the audit is timed below
+    if rows is None:
+        rows = df.count()  # fill the cache now: the write reuses it; only the audit is timed
     began = time.monotonic()
     data = export.to_pandas(df) if validated_on_driver(rows, settings) else df
     report = gate.validate(quality_context(settings), data, suite, run_id, start, end)

@@ -186,7 +186,8 @@ def silver_flights(
     bad = pipeline.quarantine(checked, pipeline.FLIGHTS, run_id)
     rows = good.count()  # fill the cache now: the audits and the write all read it
     audits = audit_accounts_beside(
-        lambda: audit_suite("silver/flights", "silver_flights", good, settings, run_id, start, end),
+        lambda: audit_suite("silver/flights", "silver_flights", good, settings, run_id, start, end,
+                            rows),
         "silver/flights", bronze_flights, good, bad, "flight_date",
         beside=not validated_on_driver(rows, settings),  # Spark validates the suite
     )  # fmt: skip

@@ -5,6 +5,8 @@ import datetime as dt
 import threading
 import time
 
+import pytest
+
 from expectations import audit
 from expectations.audit import SuiteAudit, audit_accounts_beside
 from expectations.gate import GateReport
@@ -67,3 +69,17 @@ def test_beside_a_suite_validated_on_the_driver_the_identity_is_counted_first(sp
     assert accounting.seconds > 0
     [outcome] = accounting.outcomes()
     assert "elapsed_beside_suite_seconds" not in outcome.metadata
+
+
+def test_a_suite_audit_takes_the_count_its_caller_made_instead_of_counting_again(spark, settings):
+    frame = spark.createDataFrame(
+        [(D1, "UA", 3, 1, 5.0, 0.5)],
+        "flight_date DATE, carrier STRING, flights INT, cancelled INT, "
+        "mean_dep_delay_min DOUBLE, on_time_share DOUBLE",
+    ).persist()
+    counted = audit.audit_suite("gold/carrier_daily", "carrier_daily", frame, settings, "r1")
+    frame.count = lambda: pytest.fail("counted again")  # type: ignore[method-assign]
+    given = audit.audit_suite("gold/carrier_daily", "carrier_daily", frame, settings, "r2",
+                              rows=1)  # fmt: skip
+    assert (counted.rows, given.rows) == (1, 1)
+    assert given.report.passed(blocking=True)
