@@ -7,8 +7,8 @@ only (:func:`expectations.suites.result_format`: ``BASIC``, ``partial_unexpected
 0) and samples only what failed, in a second pass. On Spark each such metric is still a
 query of its own (``filter(...).limit(0).collect()``), planned and run for an empty list:
 14 queries for the silver suite's 14 expectations, 1.25 s of its 5.6 s on the year in a
-cold process (0.65 of 3.3 s warm). :func:`skip_unrequested_samples` leaves that metric out of an
-expectation's dependencies whenever the sample asked for is empty; GX's results then simply
+cold process (0.65 of 3.3 s warm). :func:`skip_unrequested_samples` leaves that metric out
+of an expectation's dependencies whenever the sample asked for is empty; GX's results then
 have no ``partial_unexpected_list`` (``_format_map_output`` takes a missing sample), with
 every count, percentage and success as before. Any other result format (the second pass's
 ``SUMMARY``, a ``COMPLETE`` one) is left to GX as it is.
