@@ -34,18 +34,24 @@ def asks_for_no_sample(result_format: dict[str, Any]) -> bool:
     )
 
 
-def skip_unrequested_samples() -> None:
-    """Make every map expectation leave out its sample of unexpected values when the result
-    format asks for none (once per process; calling again changes nothing)."""
-    from great_expectations.core.metric_function_types import SummarizationMetricNameSuffixes
+def map_expectation_bases() -> tuple[Any, ...]:
+    """GX's base classes of the expectations that judge row by row (and so sample)."""
     from great_expectations.expectations.expectation import (
         ColumnMapExpectation,
         ColumnPairMapExpectation,
         MulticolumnMapExpectation,
     )
 
+    return ColumnMapExpectation, ColumnPairMapExpectation, MulticolumnMapExpectation
+
+
+def skip_unrequested_samples() -> None:
+    """Make every map expectation leave out its sample of unexpected values when the result
+    format asks for none (once per process; calling again changes nothing)."""
+    from great_expectations.core.metric_function_types import SummarizationMetricNameSuffixes
+
     suffix = f".{SummarizationMetricNameSuffixes.UNEXPECTED_VALUES.value}"
-    for base in (ColumnMapExpectation, ColumnPairMapExpectation, MulticolumnMapExpectation):
+    for base in map_expectation_bases():
         original = base.get_validation_dependencies
         if getattr(original, _MARK, False):
             continue
@@ -60,4 +66,4 @@ def skip_unrequested_samples() -> None:
             return found
 
         setattr(dependencies, _MARK, True)
-        base.get_validation_dependencies = dependencies  # type: ignore[method-assign]
+        base.get_validation_dependencies = dependencies

@@ -8,22 +8,16 @@ from pyspark.sql import functions as F
 
 from expectations import gate
 from expectations.context import quality_context
-from expectations.samples import asks_for_no_sample, skip_unrequested_samples
+from expectations.samples import (
+    asks_for_no_sample,
+    map_expectation_bases,
+    skip_unrequested_samples,
+)
 from expectations.suites import SUITES, detail_format, result_format
 from jobs.io import delta_io, export
 from jobs.tables import table
 
 SAMPLE = ".unexpected_values"
-
-
-def _map_bases() -> tuple[type, ...]:
-    from great_expectations.expectations.expectation import (
-        ColumnMapExpectation,
-        ColumnPairMapExpectation,
-        MulticolumnMapExpectation,
-    )
-
-    return ColumnMapExpectation, ColumnPairMapExpectation, MulticolumnMapExpectation
 
 
 def _samples(expectation: Any, result_format: dict[str, Any]) -> list[str]:
@@ -38,7 +32,7 @@ def test_the_first_pass_asks_no_expectation_for_a_sample_and_the_second_pass_doe
     skip_unrequested_samples()
     skip_unrequested_samples()  # twice: wrapped once
     expectations = [entry.build() for entry in SUITES[suite]()]
-    mapped = [e for e in expectations if isinstance(e, _map_bases())]
+    mapped = [e for e in expectations if isinstance(e, map_expectation_bases())]
     assert mapped, "every suite has map expectations"
     assert [_samples(e, result_format(suite)) for e in expectations] == [[]] * len(expectations)
     # The second pass (failed expectations only) still samples, as GX does.
@@ -75,7 +69,8 @@ def test_results_without_the_unasked_samples_are_the_ones_gx_gives_with_them(
     """Silver flights of real days with a key twice and a row of nulls: passing
     expectations (some with unexpected rows under ``mostly``) and failing ones."""
     context = quality_context(settings)
-    assert all(hasattr(base.get_validation_dependencies, "__wrapped__") for base in _map_bases()), (
+    bases = map_expectation_bases()
+    assert all(hasattr(base.get_validation_dependencies, "__wrapped__") for base in bases), (
         "opening a quality context makes GX skip the samples nobody asked for"
     )
     rows = delta_io.read_table(spark, reference_lakehouse.table_uri(*table("silver/flights").path))
@@ -84,7 +79,7 @@ def test_results_without_the_unasked_samples_are_the_ones_gx_gives_with_them(
     frame = broken if on == "spark" else export.to_pandas(broken)
 
     lean = gate.validate(context, frame, "silver_flights", f"l-{on}")
-    for base in _map_bases():  # GX's own dependencies, samples and all
+    for base in bases:  # GX's own dependencies, samples and all
         monkeypatch.setattr(base, "get_validation_dependencies",
                             base.get_validation_dependencies.__wrapped__)  # fmt: skip
     gate.validate(context, frame, "silver_flights", f"f-{on}")
