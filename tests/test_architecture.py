@@ -13,34 +13,37 @@ import pytest
 
 from jobs.settings import REPO_ROOT
 
+# The plain-Python base every layer may use: config, the table registry, SQL quoting.
+BASE = {"jobs.settings", "jobs.tables", "jobs.sql"}
 # Each layer and the project layers it may import (besides itself). Read top to bottom:
 # a layer may only use layers listed above it.
 MAY_IMPORT: dict[str, set[str]] = {
     "jobs.settings": set(),
     "jobs.tables": set(),
-    "jobs.transforms": set(),
-    "jobs.ml": {"jobs.settings", "jobs.tables", "jobs.transforms"},
-    "jobs.io": {"jobs.settings", "jobs.tables", "jobs.transforms"},
-    "expectations": {"jobs.settings", "jobs.tables", "jobs.transforms", "jobs.io"},
-    "jobs.compose": {
-        "jobs.settings", "jobs.tables", "jobs.transforms", "jobs.ml", "jobs.io", "expectations",
+    "jobs.sql": set(),
+    "jobs.transforms": {"jobs.sql"},
+    "jobs.ml": BASE | {"jobs.transforms"},
+    "jobs.io": BASE | {"jobs.transforms"},
+    "expectations": BASE | {"jobs.transforms", "jobs.io"},
+    "jobs.compose": BASE | {"jobs.transforms", "jobs.ml", "jobs.io", "expectations"},
+    "jobs.entrypoints": BASE | {
+        "jobs.transforms", "jobs.ml", "jobs.io", "expectations", "jobs.compose",
     },
-    "jobs.entrypoints": {
-        "jobs.settings", "jobs.tables", "jobs.transforms", "jobs.ml", "jobs.io", "expectations",
-        "jobs.compose",
+    "warehouse": BASE | {"jobs.io"},
+    "devservers": {"jobs.settings", "jobs.sql", "jobs.io"},
+    "assets": BASE | {
+        "jobs.transforms", "jobs.ml", "jobs.io", "expectations", "jobs.compose",
+        "jobs.entrypoints", "warehouse", "devservers",
     },
-    "warehouse": {"jobs.settings", "jobs.tables", "jobs.io"},
-    "devservers": {"jobs.settings", "jobs.io"},
-    "assets": {
-        "jobs.settings", "jobs.tables", "jobs.transforms", "jobs.ml", "jobs.io", "expectations",
-        "jobs.compose", "jobs.entrypoints", "warehouse", "devservers",
+    "spark-submit": {
+        "jobs.settings", "jobs.sql", "jobs.io", "jobs.compose", "jobs.entrypoints", "devservers",
     },
-    "spark-submit": {"jobs.settings", "jobs.io", "jobs.compose", "jobs.entrypoints", "devservers"},
 }  # fmt: skip
 # Third-party packages a layer must not import at all.
 FORBIDDEN: dict[str, set[str]] = {
     "jobs.settings": {"pyspark", "delta", "dagster", "dagster_pipes", "great_expectations"},
     "jobs.tables": {"pyspark", "delta", "dagster", "dagster_pipes", "great_expectations"},
+    "jobs.sql": {"pyspark", "delta", "dagster", "dagster_pipes", "great_expectations"},
     "jobs.transforms": {"delta", "dagster", "dagster_pipes", "great_expectations", "boto3"},
     # Pure ML: Spark ML and plots; the registry (MLflow) is I/O and lives in jobs.io.
     "jobs.ml": {"delta", "dagster", "dagster_pipes", "mlflow", "boto3"},

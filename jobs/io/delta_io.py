@@ -29,6 +29,7 @@ from py4j.protocol import Py4JJavaError
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from jobs.sql import identifier, string_literal
 from jobs.tables import INDEXED_COLUMNS, STATS_COLUMNS
 
 log = logging.getLogger(__name__)
@@ -82,7 +83,11 @@ class WriteResult:
 
 def range_predicate(date_column: str, start: dt.date, end: dt.date) -> str:
     """SQL predicate selecting ``[start, end]`` of ``date_column``."""
-    return f"`{date_column}` >= '{start.isoformat()}' AND `{date_column}` <= '{end.isoformat()}'"
+    column = identifier(date_column)
+    return (
+        f"{column} >= {string_literal(start.isoformat())} "
+        f"AND {column} <= {string_literal(end.isoformat())}"
+    )
 
 
 def write_range(
@@ -147,7 +152,7 @@ def _merge(
     changes = df.subtract(target.toDF().select(*df.columns))
     if changes.isEmpty():
         return replace(last_commit(spark, path), operation="UNCHANGED", rows_written=0, metrics={})
-    on = " AND ".join(f"t.`{k}` = s.`{k}`" for k in key)
+    on = " AND ".join(f"t.{identifier(k)} = s.{identifier(k)}" for k in key)
     merge = (
         target.alias("t")
         .merge(changes.alias("s"), on)
@@ -184,17 +189,14 @@ def _set_properties(spark: SparkSession, path: str, properties: Mapping[str, str
     current = dict(jvm.scala.collection.JavaConverters.mapAsJavaMap(configuration))
     stale = [k for k in STATISTICS_PROPERTIES if k in current and k not in properties]
     missing = {k: v for k, v in properties.items() if current.get(k) != v}
-    table = f"delta.`{path}`"
+    table = f"delta.{identifier(path)}"
     if stale:
-        spark.sql(f"ALTER TABLE {table} UNSET TBLPROPERTIES ({', '.join(map(_quoted, stale))})")
+        keys = ", ".join(map(string_literal, stale))
+        spark.sql(f"ALTER TABLE {table} UNSET TBLPROPERTIES ({keys})")
     if missing:
-        pairs = ", ".join(f"{_quoted(k)} = {_quoted(v)}" for k, v in missing.items())
+        pairs = ", ".join(f"{string_literal(k)} = {string_literal(v)}" for k, v in missing.items())
         spark.sql(f"ALTER TABLE {table} SET TBLPROPERTIES ({pairs})")
     return bool(stale or missing)
-
-
-def _quoted(text: str) -> str:
-    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
 # Which columns a file's statistics cover (jobs.tables.Table.delta_properties).

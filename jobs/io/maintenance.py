@@ -18,6 +18,7 @@ from pyspark.sql import SparkSession
 
 from jobs.io import delta_io
 from jobs.settings import Settings
+from jobs.sql import identifier, string_literal
 from jobs.tables import Table, delta_tables
 
 
@@ -88,8 +89,8 @@ def maintain_table(
         first, last = start or dt.date.min, end or dt.date.max
         days = crowded_days(files, table, first, last)
         if days:
-            quoted = ", ".join(f"'{d}'" for d in days)
-            where = f"`{table.date_column}` IN ({quoted})"
+            quoted = ", ".join(string_literal(day) for day in days)
+            where = f"{identifier(table.date_column)} IN ({quoted})"
             removed, added = delta_io.optimize(spark, path, where, table.zorder_by)
     elif len(files) > 1:
         removed, added = delta_io.optimize(spark, path, None, table.zorder_by)

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
+from jobs.sql import string_literal
+
 FLIGHTS_COLUMNS = (
     "year", "month", "day", "dep_time", "sched_dep_time", "dep_delay", "arr_time",
     "sched_arr_time", "arr_delay", "carrier", "flight", "tailnum", "origin", "dest",
@@ -165,7 +167,7 @@ def split_csv_fields(numbered: DataFrame, columns: tuple[str, ...]) -> DataFrame
     by_name = [
         F.expr(
             "CASE "
-            + " ".join(f"WHEN `_h{i}` = {_sql_string(name)} THEN `r`.`_f{i}`" for i in positions)
+            + " ".join(f"WHEN `_h{i}` = {string_literal(name)} THEN `r`.`_f{i}`" for i in positions)
             + " END"
         ).alias(name)
         for name in columns
@@ -180,11 +182,6 @@ def split_csv_fields(numbered: DataFrame, columns: tuple[str, ...]) -> DataFrame
             "_row_number",
         )
     )
-
-
-def _sql_string(text: str) -> str:
-    """``text`` as a SQL string literal."""
-    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
 def to_bronze(
