@@ -1,13 +1,14 @@
 """Benchmark: what Dagster's own bookkeeping costs a range run, with no work in the assets.
 
 Usage: .venv/bin/python benchmarks/bookkeeping.py [--assets 10] [--days 365]
-       [--storage shipped|stock] [--planned-subset]
+       [--storage shipped|stock] [--planned-subset] [--metadata-kb 0]
 
 Materializes ``--assets`` chained no-op daily assets over ``--days`` days as one run (a
 single-run backfill, as `lakehouse run` does) on a fresh persistent SQLite instance and
 prints launch (planned events), run and total seconds and the events recorded. ``shipped``
 is the instance `lakehouse` uses (conf/dagster/dagster.yaml); ``stock`` is Dagster's default
-SQLite storage, for comparison.
+SQLite storage, for comparison. ``--metadata-kb N`` gives each materialization a text entry
+of N KB, as a write's formatted plan (up to 10 KB) is copied onto every day of its range.
 """
 
 import argparse
@@ -36,8 +37,11 @@ from dagster import (
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
-def measure(assets: int, days: int, storage: str, planned_subset: bool = False) -> dict[str, Any]:
+def measure(
+    assets: int, days: int, storage: str, planned_subset: bool = False, metadata_kb: int = 0
+) -> dict[str, Any]:
     """One no-op range run on a fresh instance; seconds and event counts."""
+    text = "x" * (metadata_kb * 1024)
 
     partitions = DailyPartitionsDefinition(start_date="2013-01-01", end_date="2014-01-01")
 
@@ -49,7 +53,8 @@ def measure(assets: int, days: int, storage: str, planned_subset: bool = False) 
             deps=[upstream] if upstream else None,
         )
         def _noop(context: AssetExecutionContext) -> MaterializeResult:
-            return MaterializeResult(metadata={"rows": len(context.partition_keys)})
+            extra = {"text": text} if text else {}
+            return MaterializeResult(metadata={"rows": len(context.partition_keys), **extra})
 
         return _noop
 
@@ -88,6 +93,7 @@ def measure(assets: int, days: int, storage: str, planned_subset: bool = False) 
         return {
             "storage": storage,
             "planned_subset": planned_subset,
+            "metadata_kb": metadata_kb,
             "assets": assets,
             "days": days,
             "total_s": round(total, 2),
@@ -111,8 +117,11 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=365)
     parser.add_argument("--storage", choices=["shipped", "stock"], default="shipped")
     parser.add_argument("--planned-subset", action="store_true")
+    parser.add_argument("--metadata-kb", type=int, default=0, help="text per materialization")
     args = parser.parse_args()
-    print(json.dumps(measure(args.assets, args.days, args.storage, args.planned_subset)))
+    print(json.dumps(measure(
+        args.assets, args.days, args.storage, args.planned_subset, args.metadata_kb
+    )))  # fmt: skip
 
 
 if __name__ == "__main__":
