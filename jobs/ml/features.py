@@ -13,6 +13,8 @@ import datetime as dt
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
+from jobs.transforms.gold import CARRIED_FEATURES
+
 LABEL = "is_delayed_15"
 DATE = "flight_date"
 CATEGORICAL = ("carrier", "origin", "dest")
@@ -23,16 +25,7 @@ NUMERIC = (
     "sched_block_min",
     "distance_mi",
     "plane_age_years",
-    "plane_seats",
-    "plane_engines",
-    "temp_f",
-    "dewpoint_f",
-    "humidity_pct",
-    "wind_speed_mph",
-    "wind_gust_mph",
-    "precip_in",
-    "pressure_mb",
-    "visibility_mi",
+    *CARRIED_FEATURES,
 )
 FEATURES = (*CATEGORICAL, *NUMERIC)
 # Known only after departure (or the label itself): never a feature.

@@ -2,10 +2,39 @@
 
 from __future__ import annotations
 
-from pyspark.sql import DataFrame
+from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 ON_TIME_MINUTES = 15  # the DOT definition: arriving less than 15 minutes late
+# What flight_features carries from silver as it is: the plane and the origin's weather at
+# the scheduled hour (numeric inputs of the delay model, jobs.ml.features).
+CARRIED_FEATURES = (
+    "plane_seats",
+    "plane_engines",
+    "temp_f",
+    "dewpoint_f",
+    "humidity_pct",
+    "wind_speed_mph",
+    "wind_gust_mph",
+    "precip_in",
+    "pressure_mb",
+    "visibility_mi",
+)
+
+
+def _volume() -> list[Column]:
+    """Flights, and how many of them were cancelled, of a group."""
+    return [
+        F.count(F.lit(1)).cast("int").alias("flights"),
+        F.sum(F.col("cancelled").cast("int")).cast("int").alias("cancelled"),
+    ]
+
+
+def _on_time_share() -> Column:
+    """Of a group's flights that arrived, the share less than 15 minutes late."""
+    arrived = F.col("arr_delay_min").isNotNull()
+    on_time = (F.col("arr_delay_min") < ON_TIME_MINUTES).cast("int")
+    return (F.sum(F.when(arrived, on_time)) / F.sum(arrived.cast("int"))).alias("on_time_share")
 
 
 def summarize_route_days(flights: DataFrame) -> DataFrame:
@@ -15,32 +44,20 @@ def summarize_route_days(flights: DataFrame) -> DataFrame:
     arrived (arrival delay under 15 minutes).
     """
     delay = F.col("dep_delay_min")
-    arrived = F.col("arr_delay_min").isNotNull()
     return flights.groupBy("flight_date", "origin", "dest", "carrier").agg(
-        F.count(F.lit(1)).cast("int").alias("flights"),
-        F.sum(F.col("cancelled").cast("int")).cast("int").alias("cancelled"),
+        *_volume(),
         F.avg(delay).alias("mean_dep_delay_min"),
         F.median(delay).alias("median_dep_delay_min"),
         F.percentile(delay, 0.9).alias("p90_dep_delay_min"),
-        (
-            F.sum(F.when(arrived, (F.col("arr_delay_min") < ON_TIME_MINUTES).cast("int")))
-            / F.sum(arrived.cast("int"))
-        ).alias("on_time_share"),
+        _on_time_share(),
     )
 
 
 def summarize_carrier_days(flights: DataFrame) -> DataFrame:
     """One row per (date, carrier): volume, cancellations, mean departure delay (over
     flights that departed) and on-time share (over flights that arrived)."""
-    arrived = F.col("arr_delay_min").isNotNull()
     return flights.groupBy("flight_date", "carrier").agg(
-        F.count(F.lit(1)).cast("int").alias("flights"),
-        F.sum(F.col("cancelled").cast("int")).cast("int").alias("cancelled"),
-        F.avg("dep_delay_min").alias("mean_dep_delay_min"),
-        (
-            F.sum(F.when(arrived, (F.col("arr_delay_min") < ON_TIME_MINUTES).cast("int")))
-            / F.sum(arrived.cast("int"))
-        ).alias("on_time_share"),
+        *_volume(), F.avg("dep_delay_min").alias("mean_dep_delay_min"), _on_time_share()
     )
 
 
@@ -66,16 +83,7 @@ def build_flight_features(flights: DataFrame) -> DataFrame:
         .alias("sched_block_min"),
         "distance_mi",
         (F.year("flight_date") - F.col("plane_year_built")).alias("plane_age_years"),
-        "plane_seats",
-        "plane_engines",
-        "temp_f",
-        "dewpoint_f",
-        "humidity_pct",
-        "wind_speed_mph",
-        "wind_gust_mph",
-        "precip_in",
-        "pressure_mb",
-        "visibility_mi",
+        *CARRIED_FEATURES,
         "cancelled",
         "dep_delay_min",
         (F.col("dep_delay_min") >= ON_TIME_MINUTES).alias("is_delayed_15"),
