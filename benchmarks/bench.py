@@ -285,12 +285,6 @@ def full_year(work: Path, ranges: Ranges) -> list[Figure]:
     return figures
 
 
-# Backfills of the month, each on a fresh root, taken before, between and after the one-day
-# runs: this machine's speed drifts over the half hour those take, and one 60-second run
-# drawn in a slow minute moved the ratio by a fifth (see the README).
-BACKFILLS = 3
-
-
 def month(work: Path, ranges: Ranges) -> list[Figure]:
     """(b) and (c): per-day runs against the median of backfills taken between them, then a
     silver -> gold rerun."""
@@ -305,9 +299,11 @@ def month(work: Path, ranges: Ranges) -> list[Figure]:
         daily_root = work / "daily"
         land(daily_root, first, last)
         each = [first + DAY * i for i in range((last - first).days + 1)]
-        size = -(-len(each) // (BACKFILLS - 1))  # the days in order, between backfills
-        batches = [each[i : i + size] for i in range(0, len(each), size)] + [[]]
-        for repeat, batch in enumerate(batches):
+        # Three backfills, each on a fresh root: before, between and after the two halves of
+        # the one-day runs. This machine's speed drifts over the half hour those take, and
+        # one 60-second run drawn in a slow minute moved the ratio by a fifth (README).
+        half = len(each) // 2
+        for repeat, batch in enumerate([each[:half], each[half:], []]):
             backfills.append(range_run(work, first, last, repeat=repeat)[1].seconds)
             taken.append(f"after day {len(days)}" if days else "before the one-day runs")
             days += [lakehouse(daily_root, "run", *span(day, day)).seconds for day in batch]
