@@ -223,16 +223,26 @@ class BatchedSqliteEventLogStorage(SqliteEventLogStorage):
         self, conn: Connection, events: Sequence[EventLogEntry], event_ids: Sequence[int]
     ) -> None:
         """What the stock ``_store_asset_event`` leaves in an asset's index row after
-        ``events`` one by one (each sets some columns), written once per asset."""
+        ``events`` one by one (each sets some columns), written once per asset.
+
+        Which columns an event sets depends on its type alone, so of each asset's events only
+        the last of each type can leave a value: only those are turned into values (a
+        materialization's is its whole record serialized, and a range run stores one per day
+        and asset: 11,000 for the year)."""
         has_index_cols = self._has_asset_key_index_cols_on_connection(conn)
-        latest: dict[str, dict[str, Any]] = {}
-        for event, event_id in zip(events, event_ids, strict=True):
+        last_of_type: dict[tuple[str, Any], tuple[int, EventLogEntry, int]] = {}
+        for position, (event, event_id) in enumerate(zip(events, event_ids, strict=True)):
             asset_key = event.dagster_event.asset_key if event.dagster_event else None
-            if asset_key is None:
-                continue
+            if asset_key is not None:
+                kind = (asset_key.to_string(), event.dagster_event_type)
+                last_of_type[kind] = (position, event, event_id)
+        latest: dict[str, dict[str, Any]] = {}
+        for (key, _), (_, event, event_id) in sorted(
+            last_of_type.items(), key=lambda item: item[1][0]
+        ):  # in the order they were stored: a later type's columns win
             values = self._get_asset_entry_values(event, event_id, has_index_cols)
             if values:
-                latest.setdefault(asset_key.to_string(), {}).update(values)
+                latest.setdefault(key, {}).update(values)
         for key, values in latest.items():
             try:
                 conn.execute(AssetKeyTable.insert().values(asset_key=key, **values))
