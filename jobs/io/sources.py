@@ -10,6 +10,7 @@ import re
 from typing import Any
 
 from py4j.protocol import Py4JJavaError
+from pyspark.errors import AnalysisException
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
@@ -71,10 +72,15 @@ def read_landing_lines(
     downstream runs: missing or empty drops, wrong headers, bytes that are not UTF-8,
     truncated gzip streams. The caller unpersists the result when done.
     """
-    absent = missing_files(spark, files)
-    if absent:
-        raise LandingFileError([LandingProblem(f, None, "file is missing") for f in absent])
-    lines = spark.read.text(files).withColumn("_source_file", F.input_file_name())
+    try:  # Spark checks that every path exists (a year: 365 checks on its own threads)
+        read = spark.read.text(files)
+    except AnalysisException as exc:
+        absent = missing_files(spark, files)  # one by one, only to name them
+        if not absent:
+            raise
+        problems = [LandingProblem(f, None, "file is missing") for f in absent]
+        raise LandingFileError(problems) from exc
+    lines = read.withColumn("_source_file", F.input_file_name())
     numbered = number_lines(lines).persist()
     try:
         problems = find_landing_problems(numbered, files, columns)

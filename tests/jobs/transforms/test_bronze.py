@@ -125,6 +125,16 @@ def test_a_missing_drop_is_named(spark, tmp_path):
     assert f"{absent}: file is missing" in problems(spark, [absent])
 
 
+def test_every_missing_drop_among_landed_ones_is_named_and_only_those(spark, tmp_path):
+    landed = [drop(tmp_path, f"2013-01-0{d}", f"{HEADER}\n{ROW}\n".encode()) for d in (1, 3)]
+    absent = [str(tmp_path / f"2013-01-0{d}.csv.gz") for d in (2, 4)]
+    message = problems(spark, [landed[0], absent[0], landed[1], absent[1]])
+    assert [line.strip() for line in message.splitlines()[1:]] == [
+        f"{absent[0]}: file is missing",
+        f"{absent[1]}: file is missing",
+    ]
+
+
 def test_daily_files_cover_the_range_inclusive():
     files = sources.daily_files(
         "s3a://b/landing/flights", dt.date(2013, 2, 27), dt.date(2013, 3, 1)
