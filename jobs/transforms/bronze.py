@@ -159,8 +159,8 @@ def split_csv_fields(numbered: DataFrame, columns: tuple[str, ...]) -> DataFrame
     )
     # Where each column is in its file's header, found once per file (0: not there; such a
     # header is refused before this runs). A row then takes each field by that position: a
-    # CASE per column comparing every header name cost 19 x 19 string comparisons a row,
-    # too large a projection for Spark's code generation (the year's flights: 7 s -> 3 s).
+    # CASE per column comparing every header name cost 19 x 19 string comparisons a row
+    # (splitting the year's flights: 7 s -> 3 s warm).
     header = F.array(*(F.trim(F.col(f"r._f{i}")) for i in positions))
     headers = fields.where(F.col("_row_number") == 1).select(
         "_source_file",
