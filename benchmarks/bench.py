@@ -291,10 +291,11 @@ def month(work: Path, ranges: Ranges) -> list[Figure]:
     first, last = ranges.month
     backfills: list[float] = []
     days: list[float] = []
-    taken: list[str] = []  # when each backfill ran (not said for the one of --quick)
+    taken: list[str] = []  # when each backfill ran
     if first == last:  # --quick: the one-day backfill is also the one run of its day
         daily_root, one_day = range_run(work, first, last)
         backfills, days = [one_day.seconds], [one_day.seconds]
+        taken = ["= the one run of the day (--quick)"]
     else:
         daily_root = work / "daily"
         land(daily_root, first, last)
@@ -322,7 +323,7 @@ def month(work: Path, ranges: Ranges) -> list[Figure]:
         Figure("b", f"one run per day, {len(days)} days", sum(days), "s"),
         Figure("b", f"one single-run backfill, median of {len(backfills)}", backfill, "s"),
         *(Figure("b", f"  backfill {when}", seconds, "s")
-          for seconds, when in zip(backfills, taken, strict=False)),
+          for seconds, when in zip(backfills, taken, strict=True)),
         Figure("b", "per-day runs / backfill", ratio, "x", ">= 20x", *at_least(ratio, 20)),
         Figure("c", "one-day run, every asset, fresh process", cold, "s", "<= 30 s",
                *at_most(cold, 30)),
