@@ -104,7 +104,7 @@ demo: setup
 # and moves the model's cutoff into them with LAKEHOUSE__ML__TRAINING_CUTOFF).
 DEMO_RANGE = $(if $(DEMO_START),--start $(DEMO_START)) $(if $(DEMO_END),--end $(DEMO_END))
 
-# The performance figures beside their targets (README: Performance): about 90 minutes on
+# The performance figures beside their targets (README: Performance): 30-40 minutes on
 # two cores. BENCH_QUICK=1: one day for every part (checks the bench, not the targets);
 # BENCH_TESTS=1: also time `make test`.
 bench: setup
