@@ -31,7 +31,7 @@ from expectations.context import GATE_IMPORTS, open_meanwhile
 from jobs.entrypoints import submission
 from jobs.io import table_io
 from jobs.io.model_registry import MODEL_IMPORTS
-from jobs.io.session import build_spark_session
+from jobs.io.session import application_name, build_spark_session
 from jobs.settings import Settings, load_settings
 from jobs.tables import table
 from warehouse.connect import Warehouse, open_warehouse, sql_warehouse
@@ -95,9 +95,7 @@ def spark_session(
 ) -> SparkSession:
     """The process's Spark session (the one builder's), its app named by ``purpose``;
     ``import_meanwhile`` as :func:`build_spark_session` takes it."""
-    return build_spark_session(
-        settings, f"flights-lakehouse[{settings.env}] {purpose}", import_meanwhile
-    )
+    return build_spark_session(settings, application_name(settings, purpose), import_meanwhile)
 
 
 class WarehouseResource(ConfigurableResource):

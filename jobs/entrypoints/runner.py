@@ -27,7 +27,7 @@ from jobs.compose import builds, pipeline, scoring, training
 from jobs.compose.builds import Blocked, Build
 from jobs.io import table_io
 from jobs.io.model_registry import MODEL_IMPORTS
-from jobs.io.session import build_spark_session
+from jobs.io.session import application_name, build_spark_session
 from jobs.io.table_io import TableWrite
 from jobs.settings import ENVIRONMENTS, Settings, SettingsError, load_settings
 from jobs.tables import TABLES, table
@@ -205,9 +205,7 @@ def main(
         print(f"error: {exc}", file=sys.stderr)
         return 2
     imports = MODEL_IMPORTS if layer == "ml" else GATE_IMPORTS
-    spark = build_spark_session(
-        settings, f"flights-lakehouse[{settings.env}] {layer}_job", import_meanwhile=imports
-    )
+    spark = build_spark_session(settings, application_name(settings, f"{layer}_job"), imports)
     if imports == GATE_IMPORTS:
         open_meanwhile(settings)  # while the job's first Spark work runs
     ctx = JobContext(spark, settings, args.start, args.end, args.run_id or str(uuid.uuid4()))

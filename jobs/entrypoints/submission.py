@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from jobs.io.session import LOOPBACK, jars_dir, resolved_jar_paths, spark_conf
+from jobs.io.session import LOOPBACK, application_name, jars_dir, resolved_jar_paths, spark_conf
 from jobs.settings import REPO_ROOT, EmrSettings, Settings, lakehouse_root
 
 JOBS = ("bronze", "silver", "gold", "ml")
@@ -47,7 +47,7 @@ def local_command(
 ) -> list[str]:
     """``spark-submit`` on this machine with the pinned jars and the project's interpreter."""
     spark_submit = Path(sys.executable).parent / "spark-submit"
-    name = f"flights-lakehouse[{settings.env}] {job}_job"
+    name = application_name(settings, f"{job}_job")
     command = [
         str(spark_submit),
         "--master", settings.spark.master,
@@ -129,7 +129,7 @@ def cluster_submit_parameters(settings: Settings, job: str, serverless: bool) ->
     jars = [f"{code}/jars/{name}" for name in emr.ship_jars] + list(emr.provided_jars)
     driver_env = "spark.emr-serverless.driverEnv" if serverless else "spark.yarn.appMasterEnv"
     confs = {
-        "spark.app.name": f"flights-lakehouse[{settings.env}] {job}_job",
+        "spark.app.name": application_name(settings, f"{job}_job"),
         "spark.archives": f"{code}/{VENV_ARCHIVE}#environment",
         f"{driver_env}.PYSPARK_PYTHON": PYTHON_IN_ARCHIVE,
         "spark.executorEnv.PYSPARK_PYTHON": PYTHON_IN_ARCHIVE,

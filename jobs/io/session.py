@@ -217,6 +217,12 @@ def is_local_master(settings: Settings) -> bool:
     return settings.spark.master.startswith("local")
 
 
+def application_name(settings: Settings, purpose: str) -> str:
+    """The Spark application name of ``purpose`` (an asset, a command, a job) in the
+    settings' environment, as the history server lists it."""
+    return f"flights-lakehouse[{settings.env}] {purpose}"
+
+
 def build_spark_session(
     settings: Settings, app_name: str, import_meanwhile: Sequence[str] = ()
 ) -> SparkSession:
