@@ -1,0 +1,327 @@
+"""The warm run worker: one long-lived process that executes Dagster runs one after another.
+
+A run in a fresh process pays for a cold JVM before any row moves: starting it, loading and
+compiling Spark's and Delta's classes, rebuilding each table's snapshot from its log (about
+half of a one-day run, README "Performance"). The instance's run launcher
+(``assets/run_launcher.py``) hands a run to this worker when it is idle, so a run after the
+first finds Spark's session started, its code compiled, the definitions imported and Delta's
+snapshots cached; when the worker is busy the run gets its own process as before.
+
+The worker belongs to one Dagster home and one checkout: it listens on 127.0.0.1 on a port it
+writes, with a secret token, to ``$DAGSTER_HOME/run-worker.json`` (mode 600). It takes a run
+only when the code and settings it loaded are still those of the checkout
+(:func:`code_fingerprint`), and exits after ``idle_seconds`` without a run, when asked to,
+or once idle after the process that started it (the daemon, the UI) is gone.
+
+Each request is one JSON line answered by one JSON line: ``launch`` (a run id: taken, or
+refused as busy or stale), ``status`` (the run it is executing), ``cancel`` (interrupt that
+run, as Ctrl-C would: Spark's jobs are cancelled, Dagster records the run canceled) and
+``stop``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import fcntl
+import json
+import os
+import queue
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from jobs.settings import REPO_ROOT, load_settings
+
+STATE_FILE = "run-worker.json"
+TOKEN_ENV = "LAKEHOUSE_RUN_WORKER_TOKEN"  # the token reaches the worker off its command line
+# What a worker's code is: the packages a run imports and the settings they read.
+CODE_FOLDERS = ("jobs", "assets", "expectations", "warehouse", "conf")
+SETTINGS_ENV = ("LAKEHOUSE_ENV", "LAKEHOUSE_ROOT")
+CONNECT_SECONDS = 5.0
+PARENT_POLL_SECONDS = 5.0
+
+
+def code_fingerprint(root: Path = REPO_ROOT) -> str:
+    """The code and settings a run would load now: the newest modification of a source or
+    settings file of the checkout, with the environment variables that pick the settings.
+    A worker whose fingerprint differs would run yesterday's code: it refuses the run."""
+    newest = 0
+    for folder in CODE_FOLDERS:
+        for path, dirs, files in os.walk(root / folder):
+            dirs[:] = [d for d in dirs if d != "__pycache__"]
+            for name in files:
+                if name.endswith((".py", ".toml", ".yaml", ".properties")):
+                    newest = max(newest, os.stat(os.path.join(path, name)).st_mtime_ns)
+    chosen = ",".join(f"{k}={os.environ.get(k, '')}" for k in SETTINGS_ENV)
+    return f"{newest}|{chosen}"
+
+
+def state_path(home: Path) -> Path:
+    return home / STATE_FILE
+
+
+def read_state(home: Path) -> dict[str, Any] | None:
+    """The worker's pid, port and token, or None when no worker process is alive."""
+    try:
+        state = json.loads(state_path(home).read_text())
+    except (OSError, ValueError):
+        return None
+    return state if _alive(int(state.get("pid", 0))) else None
+
+
+def _alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # A child of this process that exited stays a zombie until reaped: not alive.
+    with contextlib.suppress(ChildProcessError):
+        if os.waitpid(pid, os.WNOHANG)[0] == pid:
+            return False
+    return True
+
+
+def _write_state(home: Path, state: dict[str, Any]) -> None:
+    staged = home / f".{STATE_FILE}.{os.getpid()}"
+    fd = os.open(staged, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as out:
+        json.dump(state, out)
+    staged.replace(state_path(home))  # readers see the old state or the new one
+
+
+def request(state: dict[str, Any], op: str, **fields: Any) -> dict[str, Any] | None:
+    """Send one request to the worker of ``state``; its answer, or None when it cannot be
+    reached (not listening yet, or gone)."""
+    if not state.get("port"):
+        return None
+    message = {"op": op, "token": state["token"], **fields}
+    try:
+        with socket.create_connection(("127.0.0.1", state["port"]), CONNECT_SECONDS) as conn:
+            conn.sendall(json.dumps(message).encode() + b"\n")
+            with conn.makefile("r") as answers:
+                line = answers.readline()
+    except OSError:
+        return None
+    return json.loads(line) if line else None
+
+
+@contextlib.contextmanager
+def _spawn_lock(home: Path) -> Iterator[None]:
+    # Two launches at once must not both start a worker.
+    with open(home / ".run-worker.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
+def hand_over(home: Path, run_id: str, idle_seconds: float, log_dir: Path) -> int | None:
+    """Give the run ``run_id`` to this home's warm worker, starting one if there is none.
+
+    Returns the pid of the worker that took it, or None when the worker is busy (or still
+    starting, or loaded code that has changed since): the caller then runs it elsewhere.
+    """
+    with _spawn_lock(home):
+        state = read_state(home)
+        if state is None:
+            return _start(home, run_id, idle_seconds, log_dir)
+    answer = request(state, "launch", run_id=run_id, fingerprint=code_fingerprint())
+    return int(state["pid"]) if answer and answer.get("accepted") else None
+
+
+def _start(home: Path, run_id: str, idle_seconds: float, log_dir: Path) -> int:
+    """Start a worker whose first run is ``run_id``; it answers requests once it listens."""
+    token = secrets.token_hex(16)
+    log_dir.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    log = open(log_dir / f"run-worker-{stamp}-{os.getpid()}.log", "ab")  # noqa: SIM115
+    command = [sys.executable, "-m", "assets.run_worker", "--home", str(home)]
+    command += ["--run", run_id, "--idle-seconds", str(idle_seconds)]
+    with log:
+        worker = subprocess.Popen(
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=REPO_ROOT,
+            env={**os.environ, TOKEN_ENV: token},
+        )
+    # Until the worker writes its port, a launch finds it alive and unreachable: busy.
+    _write_state(home, {"pid": worker.pid, "port": None, "token": token})
+    return worker.pid
+
+
+def status(home: Path) -> dict[str, Any] | None:
+    """What this home's worker says of itself (pid, the run it executes, runs done), or
+    None when there is no worker or it does not answer."""
+    state = read_state(home)
+    return request(state, "status") if state else None
+
+
+def stop(home: Path, timeout: float = 60.0) -> bool:
+    """Ask this home's worker to exit (after its current run) and wait for it; False when
+    it is still there after ``timeout`` seconds."""
+    state = read_state(home)
+    if state is None:
+        return True
+    request(state, "stop")
+    deadline = time.monotonic() + timeout
+    while _alive(int(state["pid"])):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.2)
+    return True
+
+
+class Worker:
+    """The worker process: a listener thread takes requests, the main thread executes runs
+    (a run is interrupted the way Ctrl-C interrupts it, which needs the main thread)."""
+
+    def __init__(self, home: Path, token: str, idle_seconds: float) -> None:
+        self.home, self.token, self.idle_seconds = home, token, idle_seconds
+        self.fingerprint = code_fingerprint()
+        self.runs: queue.Queue[str | None] = queue.Queue()
+        self.lock = threading.Lock()
+        self.current: str | None = None  # taken (queued or executing), not yet finished
+        self.done = 0
+        self.stopping = False
+        self.parent = os.getppid()
+
+    def take(self, run_id: str) -> None:
+        with self.lock:
+            self.current = run_id
+        self.runs.put(run_id)
+
+    def answer(self, message: dict[str, Any]) -> dict[str, Any]:
+        if not secrets.compare_digest(str(message.get("token", "")), self.token):
+            return {"error": "wrong token"}
+        op = message.get("op")
+        with self.lock:
+            if op == "launch":
+                if self.stopping or self.current is not None:
+                    return {"accepted": False, "why": "busy"}
+                if message.get("fingerprint") != self.fingerprint:
+                    self.stopping = True  # a newer checkout: make way for a new worker
+                    self.runs.put(None)
+                    return {"accepted": False, "why": "stale"}
+                self.current = message["run_id"]
+                self.runs.put(self.current)
+                return {"accepted": True, "pid": os.getpid()}
+            if op == "status":
+                return {"pid": os.getpid(), "run_id": self.current, "runs_done": self.done}
+            if op == "cancel":
+                if message.get("run_id") != self.current:
+                    return {"cancelled": False}
+                _cancel_spark_jobs()  # the JVM's jobs, which an interrupt in Python leaves running
+                os.kill(os.getpid(), signal.SIGINT)  # then Ctrl-C: Dagster ends the run canceled
+                return {"cancelled": True}
+            if op == "stop":
+                self.stopping = True
+                self.runs.put(None)
+                return {"stopping": True}
+        return {"error": f"unknown request {op!r}"}
+
+    def listen(self, server: socket.socket) -> None:
+        while True:
+            conn, _ = server.accept()
+            with conn, conn.makefile("rw") as stream:
+                try:
+                    reply = self.answer(json.loads(stream.readline() or "{}"))
+                except (ValueError, KeyError) as exc:
+                    reply = {"error": f"bad request: {exc}"}
+                stream.write(json.dumps(reply) + "\n")
+
+    def next_run(self) -> str | None:
+        """The next run to execute, or None once it is time to exit."""
+        idle_since = time.monotonic()
+        while True:
+            try:
+                return self.runs.get(timeout=PARENT_POLL_SECONDS)
+            except queue.Empty:
+                pass
+            if os.getppid() != self.parent:
+                print("the process that started this worker is gone: exiting", flush=True)
+                return None
+            if time.monotonic() - idle_since > self.idle_seconds:
+                print(f"idle for {self.idle_seconds:.0f} s: exiting", flush=True)
+                return None
+
+    def execute(self, run_id: str) -> None:
+        from dagster import DagsterInstance
+        from dagster._cli.api import _execute_run_command_body
+
+        print(f"run {run_id}: started (this worker's run {self.done + 1})", flush=True)
+        began = time.monotonic()
+        # A cancel arriving between two of Dagster's steps ends the run, not the worker.
+        with DagsterInstance.get() as instance, contextlib.suppress(KeyboardInterrupt):
+            _execute_run_command_body(run_id, instance, lambda event: None, False)
+        with self.lock:
+            self.current = None
+            self.done += 1
+        print(f"run {run_id}: ended in {time.monotonic() - began:.1f} s", flush=True)
+
+
+def _cancel_spark_jobs() -> None:
+    from pyspark import SparkContext
+
+    context = SparkContext._active_spark_context
+    if context is not None:
+        context.cancelAllJobs()
+
+
+def warm_up() -> None:
+    """Start the Spark session and import the definitions before the first run needs them.
+    The JVM starts with the full settings, not a small run's: it will serve many runs."""
+    from assets.resources import spark_session
+    from expectations.context import GATE_IMPORTS
+
+    settings = load_settings()
+    spark_session(settings, "run worker", GATE_IMPORTS)
+    import assets.definitions  # noqa: F401
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m assets.run_worker")
+    parser.add_argument("--home", type=Path, required=True, help="the Dagster home it serves")
+    parser.add_argument("--run", help="the first run to execute")
+    parser.add_argument("--idle-seconds", type=float, default=600.0)
+    args = parser.parse_args(argv)
+    token = os.environ.pop(TOKEN_ENV, "") or secrets.token_hex(16)
+    worker = Worker(args.home, token, args.idle_seconds)
+    server = socket.create_server(("127.0.0.1", 0))
+    threading.Thread(target=worker.listen, args=(server,), name="requests", daemon=True).start()
+    if args.run:
+        worker.take(args.run)
+    _write_state(args.home, {"pid": os.getpid(), "port": server.getsockname()[1], "token": token})
+    # SIGTERM ends the worker as Ctrl-C would: the run it executes is interrupted.
+    signal.signal(signal.SIGTERM, signal.getsignal(signal.SIGINT))
+    print(f"run worker {os.getpid()} for {args.home}", flush=True)
+    try:
+        warm_up()
+        while (run_id := worker.next_run()) is not None:
+            worker.execute(run_id)
+            if worker.stopping:
+                break
+    except KeyboardInterrupt:
+        print("interrupted: exiting", flush=True)
+    finally:
+        with worker.lock:
+            worker.stopping = True
+        with contextlib.suppress(FileNotFoundError, ValueError):
+            if json.loads(state_path(args.home).read_text()).get("pid") == os.getpid():
+                state_path(args.home).unlink()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
