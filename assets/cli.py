@@ -170,22 +170,31 @@ def _materialize(
     from dagster import DagsterInstance
 
     from assets.console import run_log
-    from assets.runs import materialize_range
+    from assets.run_launcher import WORKER_TAG
+    from assets.runs import ExecutionResult, launch_range, materialize_range
 
     start, end = _range(args, settings)
     ensure_dagster_home(settings)
     span = f" for {start}..{end}" if ranged else ""
-    print(f"running {selection!r}{span} on {settings.env} (one Dagster run)")
+    launch = getattr(args, "launch", False)
+    where = "launched through the instance" if launch else "one Dagster run"
+    print(f"running {selection!r}{span} on {settings.env} ({where})", flush=True)
     began = time.monotonic()
     with run_log(settings.logs_dir, args.command) as log:
-        result = materialize_range(
-            start,
-            end,
-            env=settings.env,
-            selection=selection,
-            instance=DagsterInstance.get(),
-            loggers=log.loggers(args.log_level),
-        )
+        result: ExecutionResult
+        if launch:
+            result = launch_range(start, end, selection=selection, instance=DagsterInstance.get())
+            pid = result.dagster_run.tags.get(WORKER_TAG)
+            print(f"  on the warm run worker (pid {pid})" if pid else "  in a process of its own")
+        else:
+            result = materialize_range(
+                start,
+                end,
+                env=settings.env,
+                selection=selection,
+                instance=DagsterInstance.get(),
+                loggers=log.loggers(args.log_level),
+            )
         latest = {}
         for event in result.get_asset_materialization_events():
             mat = event.materialization
@@ -515,6 +524,24 @@ def cmd_ui(args: argparse.Namespace, settings: Settings) -> int:
     return 0  # not reached
 
 
+def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
+    """Say what this lakehouse's warm run worker is doing, or stop it."""
+    from assets import run_worker
+
+    home = ensure_dagster_home(settings)
+    if args.stop:
+        stopped = run_worker.stop(home)
+        print("run worker stopped" if stopped else "run worker still running (a run is long?)")
+        return 0 if stopped else 1
+    said = run_worker.status(home)
+    if said is None:
+        print("no run worker (the next launched run starts one)")
+    else:
+        doing = f"executing run {said['run_id']}" if said["run_id"] else "idle"
+        print(f"run worker pid {said['pid']}: {doing}, {said['runs_done']} runs done")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from jobs.io.landing import DEFAULT_SEED
 
@@ -574,6 +601,13 @@ def build_parser() -> argparse.ArgumentParser:
         "the ML assets are left out, `train` and `score` run them",
     )
     run.add_argument("--log-level", default="INFO", help="Dagster console log level (default INFO)")
+    run.add_argument(
+        "--launch",
+        action="store_true",
+        help="launch the run through the Dagster instance, as the automation does: on the "
+        "warm run worker when it is idle (a JVM kept from earlier runs), else in a process "
+        "of its own; waits for it and prints the same summary",
+    )
     run.set_defaults(func=cmd_run)
 
     train = sub.add_parser(
@@ -662,6 +696,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--timeout", type=float, default=1800.0, help="give up after this many seconds (1800)"
     )
     wait.set_defaults(func=cmd_wait)
+
+    worker = sub.add_parser(
+        "worker", help="what the warm run worker (launched runs' Spark process) is doing"
+    )
+    worker.add_argument("--stop", action="store_true", help="stop it after its current run")
+    worker.set_defaults(func=cmd_worker)
 
     ui = sub.add_parser("ui", help="start the Dagster UI (dagster dev) on this lakehouse")
     ui.add_argument("--port", type=int, default=3000)

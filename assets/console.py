@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from dagster import ExecuteInProcessResult, LoggerDefinition
+from dagster import LoggerDefinition
+from dagster._core.execution.execution_result import ExecutionResult
 
 from assets.runs import error_chains
 
@@ -95,7 +96,7 @@ class RunLog:
             "file": LoggerDefinition(full_file, description="The full log, with tracebacks."),
         }
 
-    def report_failures(self, result: ExecuteInProcessResult) -> None:
+    def report_failures(self, result: ExecutionResult) -> None:
         """The first cause of each failed step, and where the rest is."""
         for step, (first, *more) in first_causes(result):
             print(f"error: {step}: {first}", file=self.console)
@@ -121,7 +122,7 @@ def _logger(
     return made
 
 
-def first_causes(result: ExecuteInProcessResult, lines: int = 2) -> list[tuple[str, list[str]]]:
+def first_causes(result: ExecutionResult, lines: int = 2) -> list[tuple[str, list[str]]]:
     """Per failed step, the first error that is not a Dagster wrapper, in at most ``lines``."""
     causes = []
     for step, chain in error_chains(result):

@@ -10,8 +10,10 @@ snapshots cached; when the worker is busy the run gets its own process as before
 The worker belongs to one Dagster home and one checkout: it listens on 127.0.0.1 on a port it
 writes, with a secret token, to ``$DAGSTER_HOME/run-worker.json`` (mode 600). It takes a run
 only when the code and settings it loaded are still those of the checkout
-(:func:`code_fingerprint`), and exits after ``idle_seconds`` without a run, when asked to,
-or once idle after the process that started it (the daemon, the UI) is gone.
+(:func:`code_fingerprint`), and exits after ``idle_seconds`` without a run (the instance's
+``run_launcher`` config), when asked to (``lakehouse worker --stop``), or once idle after
+its Dagster home is deleted. It outlives the process that started it (a `lakehouse run
+--launch`, the daemon), so the next run finds it.
 
 Each request is one JSON line answered by one JSON line: ``launch`` (a run id: taken, or
 refused as busy or stale), ``status`` (the run it is executing), ``cancel`` (interrupt that
@@ -46,7 +48,7 @@ TOKEN_ENV = "LAKEHOUSE_RUN_WORKER_TOKEN"  # the token reaches the worker off its
 CODE_FOLDERS = ("jobs", "assets", "expectations", "warehouse", "conf")
 SETTINGS_ENV = ("LAKEHOUSE_ENV", "LAKEHOUSE_ROOT")
 CONNECT_SECONDS = 5.0
-PARENT_POLL_SECONDS = 5.0
+POLL_SECONDS = 5.0
 
 
 def code_fingerprint(root: Path = REPO_ROOT) -> str:
@@ -195,7 +197,6 @@ class Worker:
         self.current: str | None = None  # taken (queued or executing), not yet finished
         self.done = 0
         self.stopping = False
-        self.parent = os.getppid()
 
     def take(self, run_id: str) -> None:
         with self.lock:
@@ -246,11 +247,11 @@ class Worker:
         idle_since = time.monotonic()
         while True:
             try:
-                return self.runs.get(timeout=PARENT_POLL_SECONDS)
+                return self.runs.get(timeout=POLL_SECONDS)
             except queue.Empty:
                 pass
-            if os.getppid() != self.parent:
-                print("the process that started this worker is gone: exiting", flush=True)
+            if not state_path(self.home).exists():
+                print(f"{self.home} is gone: exiting", flush=True)
                 return None
             if time.monotonic() - idle_since > self.idle_seconds:
                 print(f"idle for {self.idle_seconds:.0f} s: exiting", flush=True)
@@ -265,6 +266,7 @@ class Worker:
         # A cancel arriving between two of Dagster's steps ends the run, not the worker.
         with DagsterInstance.get() as instance, contextlib.suppress(KeyboardInterrupt):
             _execute_run_command_body(run_id, instance, lambda event: None, False)
+        _fresh_jvm_connection()
         with self.lock:
             self.current = None
             self.done += 1
@@ -277,6 +279,18 @@ def _cancel_spark_jobs() -> None:
     context = SparkContext._active_spark_context
     if context is not None:
         context.cancelAllJobs()
+
+
+def _fresh_jvm_connection() -> None:
+    """Close this thread's connection to the JVM; the next call opens a new one. A run
+    interrupted while it waited for the JVM's answer leaves that answer unread on the
+    connection, where the next run's first call would read it as its own."""
+    from pyspark import SparkContext
+
+    gateway = SparkContext._gateway
+    connection = gateway._gateway_client.get_thread_connection() if gateway else None
+    if connection is not None:
+        connection.close()
 
 
 def warm_up() -> None:

@@ -131,6 +131,18 @@ def launch_range(
     instance's run launcher (the warm run worker when it is idle, ``assets/run_launcher.py``),
     as the automation launches runs; wait for it to end. Interrupted (Ctrl-C), the run is
     terminated before the interrupt goes on."""
+    run = start_range_run(start, end, selection=selection, instance=instance)
+    try:
+        return wait_for_run(run.run_id, instance, poll_seconds)
+    except KeyboardInterrupt:
+        instance.run_launcher.terminate(run.run_id)
+        raise
+
+
+def start_range_run(
+    start: dt.date, end: dt.date, *, selection: str = PIPELINE, instance: DagsterInstance
+) -> DagsterRun:
+    """Create the run of ``selection`` for ``[start, end]`` and launch it; do not wait."""
     recon = DEFINITIONS.get_reconstructable_job(ASSET_JOB)
     job = recon.get_definition()
     keys = AssetSelection.from_string(selection).resolve(job.asset_layer.asset_graph)
@@ -140,15 +152,16 @@ def launch_range(
         asset_selection=frozenset(keys),
         job_code_origin=recon.get_python_origin(),
     )
-    instance.launch_run(run.run_id, workspace=None)  # type: ignore[arg-type]
-    try:
-        while not (current := instance.get_run_by_id(run.run_id)) or not current.is_finished:
-            time.sleep(poll_seconds)
-    except KeyboardInterrupt:
-        instance.run_launcher.terminate(run.run_id)
-        raise
-    events = [e.dagster_event for e in instance.all_logs(run.run_id) if e.dagster_event]
-    return LaunchedRun(current, events, job)
+    return instance.launch_run(run.run_id, workspace=None)  # type: ignore[arg-type]
+
+
+def wait_for_run(run_id: str, instance: DagsterInstance, poll_seconds: float = 0.5) -> LaunchedRun:
+    """Wait for the launched run ``run_id`` to end; what it did, from its event log."""
+    while not (run := instance.get_run_by_id(run_id)) or not run.is_finished:
+        time.sleep(poll_seconds)
+    job = DEFINITIONS.get_reconstructable_job(ASSET_JOB).get_definition()
+    events = [e.dagster_event for e in instance.all_logs(run_id) if e.dagster_event]
+    return LaunchedRun(run, events, job)
 
 
 def error_chains(result: ExecutionResult) -> list[tuple[str, list[Any]]]:

@@ -1,0 +1,175 @@
+"""Launched runs on the warm run worker (assets/run_worker.py, assets/run_launcher.py).
+
+Runs go through the shipped local instance, as the automation launches them: the first
+starts the worker, the next finds it warm (the same process), a run launched while it is
+busy gets a process of its own, a cancelled run ends canceled and leaves the worker serving,
+and a run whose worker died is failed by run monitoring. Real processes and a real Spark JVM
+throughout; each run materializes one small table for one day.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import signal
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from dagster import AssetKey, DagsterEventType, DagsterInstance, DagsterRunStatus
+from dagster._core.launcher import WorkerStatus
+from dagster._daemon.monitoring.run_monitoring import monitor_started_run
+
+from assets import run_worker
+from assets.cli import ensure_dagster_home
+from assets.run_launcher import WORKER_TAG, WarmRunLauncher
+from assets.runs import LaunchedRun, launch_range, start_range_run, wait_for_run
+from jobs.io import landing
+from jobs.settings import Settings
+from tests.reference import delta_frame
+
+pytestmark = pytest.mark.slow
+
+FIRST, LAST = dt.date(2013, 1, 3), dt.date(2013, 1, 9)
+WEATHER = "key:bronze/weather"  # one small table: the runs measure the worker, not Spark
+DATE = "weather_date"
+
+
+@pytest.fixture(scope="module")
+def instance(settings: Settings) -> Iterator[DagsterInstance]:
+    landing.land(Path(settings.storage.landing), FIRST, LAST)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DAGSTER_HOME", str(settings.dagster_home))
+        home = ensure_dagster_home(settings)
+        with DagsterInstance.get() as opened:
+            yield opened
+        run_worker.stop(home)
+
+
+def home_of(instance: DagsterInstance) -> Path:
+    return Path(instance.root_directory)
+
+
+def day(n: int) -> dt.date:
+    return FIRST + dt.timedelta(days=n)
+
+
+def worker_pid(run: LaunchedRun) -> int | None:
+    pid = run.dagster_run.tags.get(WORKER_TAG)
+    return int(pid) if pid else None
+
+
+def wait_until(condition, timeout: float = 300.0) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.2)
+
+
+def test_the_shipped_instance_launches_on_the_warm_worker(instance):
+    assert isinstance(instance.run_launcher, WarmRunLauncher)
+    assert instance.run_monitoring_enabled
+
+
+def test_runs_after_the_first_find_the_worker_warm(instance, settings):
+    first = launch_range(day(0), day(0), selection=WEATHER, instance=instance)
+    second = launch_range(day(1), day(1), selection=WEATHER, instance=instance)
+
+    assert first.success and second.success
+    assert worker_pid(first) is not None
+    assert worker_pid(second) == worker_pid(first)  # the same process, its JVM already up
+    said = run_worker.status(home_of(instance))
+    assert said is not None and said["pid"] == worker_pid(first)
+    assert said["run_id"] is None and said["runs_done"] >= 2
+    # What a run in its own process records: per-day materializations, the table's rows.
+    for run, date in ((first, day(0)), (second, day(1))):
+        (event,) = run.get_asset_materialization_events()
+        assert event.partition == date.isoformat()
+    days = set(delta_frame(settings.table_uri("bronze", "weather"))[DATE].astype(str))
+    assert {day(0).isoformat(), day(1).isoformat()} <= days
+
+
+def test_a_run_launched_while_the_worker_is_busy_gets_a_process_of_its_own(instance):
+    launch_range(day(2), day(2), selection=WEATHER, instance=instance)  # the worker is up
+    with ThreadPoolExecutor(2) as pool:
+        runs = list(
+            pool.map(
+                lambda d: launch_range(d, d, selection=WEATHER, instance=instance),
+                [day(3), day(4)],
+            )
+        )
+
+    assert all(run.success for run in runs), [run.dagster_run.status for run in runs]
+    assert sum(worker_pid(run) is None for run in runs) == 1  # one on the worker, one not
+    (own,) = [run for run in runs if worker_pid(run) is None]
+    engine = [e.message for e in own.all_events if e.event_type == DagsterEventType.ENGINE_EVENT]
+    assert any("in its own process" in (message or "") for message in engine), engine
+
+
+def test_a_cancelled_run_ends_canceled_and_the_worker_serves_on(instance):
+    launch_range(day(5), day(5), selection=WEATHER, instance=instance)  # the worker is up
+    pid = run_worker.status(home_of(instance))["pid"]  # type: ignore[index]
+    # Every pipeline asset for a day: long enough to be cancelled in the middle.
+    run = start_range_run(day(6), day(6), selection="not group:ml", instance=instance)
+    wait_until(lambda: _step_started(instance, run.run_id))
+
+    assert instance.run_launcher.terminate(run.run_id)
+    ended = wait_for_run(run.run_id, instance)
+
+    assert ended.dagster_run.status == DagsterRunStatus.CANCELED
+    again = launch_range(day(6), day(6), selection=WEATHER, instance=instance)
+    assert again.success and worker_pid(again) == pid
+
+
+def _step_started(instance: DagsterInstance, run_id: str) -> bool:
+    return bool(instance.all_logs(run_id, of_type=DagsterEventType.STEP_START))
+
+
+def test_a_run_whose_worker_died_is_failed_by_run_monitoring(instance):
+    run = start_range_run(day(0), day(6), selection="not group:ml", instance=instance)
+    wait_until(lambda: _step_started(instance, run.run_id))
+    record = instance.get_run_record_by_id(run.run_id)
+    pid = int(record.dagster_run.tags[WORKER_TAG])
+    assert instance.run_launcher.check_run_worker_health(record.dagster_run).status == (
+        WorkerStatus.RUNNING
+    )
+
+    os.kill(pid, signal.SIGKILL)  # out of memory, or killed by hand
+    wait_until(lambda: not run_worker._alive(pid), timeout=30)
+    health = instance.run_launcher.check_run_worker_health(record.dagster_run)
+    assert health.status == WorkerStatus.FAILED, health
+    monitor_started_run(instance, None, record, logging.getLogger("test"))  # type: ignore[arg-type]
+
+    assert instance.get_run_by_id(run.run_id).status == DagsterRunStatus.FAILURE
+    # The next run starts a new worker.
+    after = launch_range(day(0), day(0), selection=WEATHER, instance=instance)
+    assert after.success and worker_pid(after) not in (None, pid)
+    assert instance.get_latest_materialization_event(AssetKey(["bronze", "weather"]))
+
+
+def test_a_worker_takes_runs_only_with_its_token_and_its_own_code(tmp_path):
+    worker = run_worker.Worker(tmp_path, "secret", idle_seconds=60)
+    launch = {"op": "launch", "token": "secret", "fingerprint": worker.fingerprint}
+
+    assert worker.answer({**launch, "token": "guess", "run_id": "a"}) == {"error": "wrong token"}
+    assert worker.answer({**launch, "fingerprint": "older", "run_id": "a"}) == {
+        "accepted": False, "why": "stale",
+    }  # fmt: skip
+    assert worker.stopping  # it makes way for a worker of the new code
+
+
+def test_the_code_fingerprint_follows_sources_and_settings(tmp_path, monkeypatch):
+    (tmp_path / "jobs").mkdir()
+    source = tmp_path / "jobs" / "transform.py"
+    source.write_text("x = 1\n")
+    before = run_worker.code_fingerprint(tmp_path)
+
+    os.utime(source, ns=(time.time_ns(), time.time_ns() + 10**9))
+    edited = run_worker.code_fingerprint(tmp_path)
+    monkeypatch.setenv("LAKEHOUSE_ENV", "dev")
+    other_env = run_worker.code_fingerprint(tmp_path)
+
+    assert len({before, edited, other_env}) == 3
