@@ -185,6 +185,17 @@ def stop(home: Path, timeout: float = 60.0) -> bool:
     return True
 
 
+def stop_under(root: Path, timeout: float = 30.0) -> None:
+    """Stop the workers of every Dagster home under ``root`` (a lakehouse root about to be
+    removed, a test's); one still running its run after ``timeout`` seconds gets SIGTERM,
+    which interrupts the run as Ctrl-C would."""
+    for found in root.glob(f"**/{STATE_FILE}"):
+        state = read_state(found.parent)
+        if state is not None and not stop(found.parent, timeout):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(int(state["pid"]), signal.SIGTERM)
+
+
 class Worker:
     """The worker process: a listener thread takes requests, the main thread executes runs
     (a run is interrupted the way Ctrl-C interrupts it, which needs the main thread)."""

@@ -13,7 +13,9 @@ Every figure comes from real processes on fresh lakehouse roots under a temporar
     three, each on a fresh root, taken before, between and after the one-day runs;
 (c) a one-day run of every pipeline asset in a fresh process, and a one-day rerun of
     silver -> gold; beside each, the bare script doing the same in a fresh process, writing
-    Parquet and writing Delta: the floor a cold JVM sets without Dagster and gates;
+    Parquet and writing Delta: the floor a cold JVM sets without Dagster and gates; then
+    both launched through the instance onto the warm run worker (`lakehouse run --launch`),
+    as the automation launches runs: what a launched run costs once the worker is up;
 (d) scale factor 1 against 10 (`lakehouse land --scale`): time and peak memory of the
     whole process tree (Python and its JVM);
 (e) with --with-tests: `make test` wall time.
@@ -33,6 +35,7 @@ import dataclasses
 import datetime as dt
 import json
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -337,6 +340,39 @@ def month(work: Path, ranges: Ranges) -> list[Figure]:
     ]  # fmt: skip
 
 
+def warm_worker(work: Path, ranges: Ranges) -> list[Figure]:
+    """(c) as the automation runs it now: runs launched through the instance (`lakehouse run
+    --launch`) on the warm run worker. The first starts the worker; the next day and its
+    silver -> gold rerun find its JVM warm. Each command is still a fresh process."""
+    first = ranges.month[0]
+    second = first + DAY
+    root = work / "warm-worker"
+    land(root, first, second)
+    try:
+        starting = lakehouse(root, "run", "--launch", *span(first, first))
+        day = lakehouse(root, "run", "--launch", *span(second, second))
+        again = ["--select", SILVER_TO_GOLD]
+        rerun = lakehouse(root, "run", "--launch", *span(second, second), *again)
+    finally:
+        lakehouse(root, "worker", "--stop")
+    workers = {_worker_pid(m.output) for m in (starting, day, rerun)}
+    if len(workers) != 1 or None in workers:
+        raise SystemExit(f"the launched runs were not all on one warm worker: {workers}")
+    return [
+        Figure("c", "one-day run, every asset, warm run worker", day.seconds, "s", "<= 30 s",
+               *at_most(day.seconds, 30)),
+        Figure("c", "  the first launched run, starting the worker", starting.seconds, "s"),
+        Figure("c", "one-day rerun silver -> gold, warm run worker", rerun.seconds, "s",
+               "<= 15 s", *at_most(rerun.seconds, 15)),
+    ]  # fmt: skip
+
+
+def _worker_pid(output: str) -> str | None:
+    """The warm worker's pid as `lakehouse run --launch` prints it, or None (its own process)."""
+    found = re.search(r"on the warm run worker \(pid (\d+)\)", output)
+    return found.group(1) if found else None
+
+
 def scale(work: Path, ranges: Ranges) -> list[Figure]:
     """(d): the same range at scale 1 and at ``ranges.scale``."""
     measured = {}
@@ -408,7 +444,8 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="lakehouse-bench-"))
     began = time.monotonic()
     try:
-        figures = full_year(work, ranges) + month(work, ranges) + scale(work, ranges)
+        figures = full_year(work, ranges) + month(work, ranges)
+        figures += warm_worker(work, ranges) + scale(work, ranges)
         if args.with_tests:
             figures += test_suite()
     finally:

@@ -54,6 +54,7 @@ os.environ["AWS_SECRET_ACCESS_KEY"] = f"canary-{secrets.token_hex(12)}"
 os.environ.pop("AWS_SESSION_TOKEN", None)
 os.environ["AWS_DEFAULT_REGION"] = "us-east-1"
 
+from assets import run_worker  # noqa: E402
 from devservers import free_port, minio  # noqa: E402
 from devservers import postgres as pgserver  # noqa: E402
 from jobs.io.session import build_spark_session, planning_conf  # noqa: E402
@@ -198,6 +199,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     """Remove this process's lakehouse roots (every module's tables, the dev servers' data)
     once its tests and session fixtures are done; kept when one of its tests failed, as
     evidence, or when ``LAKEHOUSE_KEEP_TEST_ROOTS`` is set."""
+    run_worker.stop_under(_ROOT)  # runs launched by tests started them
     if session.testsfailed or os.environ.get("LAKEHOUSE_KEEP_TEST_ROOTS"):
         return
     shutil.rmtree(_ROOT, ignore_errors=True)

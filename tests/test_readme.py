@@ -44,6 +44,7 @@ from pathlib import Path
 
 import pytest
 
+from assets import run_worker
 from devservers import free_port, minio
 from devservers import mlflow as mlflow_server
 from devservers import postgres as pgserver
@@ -425,6 +426,7 @@ def fresh_lakehouse_root() -> Iterator[Path]:
         try:
             yield root
         finally:
+            run_worker.stop_under(root)
             mlflow_server.stop(root / "mlflow-server")
             minio.stop(root / "minio")
             pgserver.stop(root / "postgres")
