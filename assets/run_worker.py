@@ -293,15 +293,21 @@ def _cancel_spark_jobs() -> None:
 
 
 def _fresh_jvm_connection() -> None:
-    """Close this thread's connection to the JVM; the next call opens a new one. A run
-    interrupted while it waited for the JVM's answer leaves that answer unread on the
-    connection, where the next run's first call would read it as its own."""
+    """Close this thread's connection to the JVM and open a new one. A run interrupted while
+    it waited for the JVM's answer leaves that answer unread on the connection, where the
+    next run's first call would read it as its own. The JVM serves the new connection on
+    another thread, which is given the session as its active one, as the first had it."""
     from pyspark import SparkContext
+    from pyspark.sql import SparkSession
 
     gateway = SparkContext._gateway
     connection = gateway._gateway_client.get_thread_connection() if gateway else None
     if connection is not None:
         connection.close()
+    session = SparkSession._instantiatedSession
+    if session is not None:
+        jvm: Any = session._jvm
+        jvm.SparkSession.setActiveSession(session._jsparkSession)
 
 
 def warm_up() -> None:
