@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import fcntl
+import hashlib
 import json
 import os
 import queue
@@ -46,14 +47,14 @@ STATE_FILE = "run-worker.json"
 TOKEN_ENV = "LAKEHOUSE_RUN_WORKER_TOKEN"  # the token reaches the worker off its command line
 # What a worker's code is: the packages a run imports and the settings they read.
 CODE_FOLDERS = ("jobs", "assets", "expectations", "warehouse", "conf")
-SETTINGS_ENV = ("LAKEHOUSE_ENV", "LAKEHOUSE_ROOT")
+SETTINGS_PREFIX = "LAKEHOUSE"
 CONNECT_SECONDS = 5.0
 POLL_SECONDS = 5.0
 
 
 def code_fingerprint(root: Path = REPO_ROOT) -> str:
     """The code and settings a run would load now: the newest modification of a source or
-    settings file of the checkout, with the environment variables that pick the settings.
+    settings file of the checkout, with the environment variables that choose settings.
     A worker whose fingerprint differs would run yesterday's code: it refuses the run."""
     newest = 0
     for folder in CODE_FOLDERS:
@@ -62,8 +63,9 @@ def code_fingerprint(root: Path = REPO_ROOT) -> str:
             for name in files:
                 if name.endswith((".py", ".toml", ".yaml", ".properties")):
                     newest = max(newest, os.stat(os.path.join(path, name)).st_mtime_ns)
-    chosen = ",".join(f"{k}={os.environ.get(k, '')}" for k in SETTINGS_ENV)
-    return f"{newest}|{chosen}"
+    # Every LAKEHOUSE_* variable can change a setting; hashed, since some hold secrets.
+    chosen = sorted((k, v) for k, v in os.environ.items() if k.startswith(SETTINGS_PREFIX))
+    return f"{newest}|{hashlib.sha256(repr(chosen).encode()).hexdigest()}"
 
 
 def state_path(home: Path) -> Path:
@@ -274,6 +276,7 @@ class Worker:
 
         print(f"run {run_id}: started (this worker's run {self.done + 1})", flush=True)
         began = time.monotonic()
+        _label_spark_jobs(run_id)
         # A cancel arriving between two of Dagster's steps ends the run, not the worker.
         with DagsterInstance.get() as instance, contextlib.suppress(KeyboardInterrupt):
             _execute_run_command_body(run_id, instance, lambda event: None, False)
@@ -290,6 +293,16 @@ def _cancel_spark_jobs() -> None:
     context = SparkContext._active_spark_context
     if context is not None:
         context.cancelAllJobs()
+
+
+def _label_spark_jobs(run_id: str) -> None:
+    """Put the run's Spark jobs in a job group named after it: the worker's runs share one
+    Spark application, and the history server's job list shows each job's group."""
+    from pyspark import SparkContext
+
+    context = SparkContext._active_spark_context
+    if context is not None:
+        context.setJobGroup(run_id, f"Dagster run {run_id}", interruptOnCancel=True)
 
 
 def _fresh_jvm_connection() -> None:

@@ -10,6 +10,7 @@ throughout; each run materializes one small table for one day.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import os
 import signal
@@ -92,6 +93,22 @@ def test_runs_after_the_first_find_the_worker_warm(instance, settings):
         assert weather == [date.isoformat()]
     days = set(delta_frame(settings.table_uri("bronze", "weather"))[DATE].astype(str))
     assert {day(0).isoformat(), day(1).isoformat()} <= days
+    # One Spark application serves both; the history server tells their jobs apart.
+    groups = job_groups(Path(settings.storage.event_log))
+    assert len(groups) == 1
+    assert {first.run_id, second.run_id} <= next(iter(groups.values()))
+
+
+def job_groups(event_logs: Path) -> dict[str, set[str]]:
+    """The job groups of each Spark application's jobs, from its event log."""
+    groups: dict[str, set[str]] = {}
+    for log in event_logs.iterdir():
+        for line in log.read_text().splitlines():
+            event = json.loads(line)
+            if event["Event"] == "SparkListenerJobStart":
+                group = event["Properties"].get("spark.jobGroup.id")
+                groups.setdefault(log.name, set()).add(group)
+    return groups
 
 
 def test_a_run_launched_while_the_worker_is_busy_gets_a_process_of_its_own(instance):
@@ -173,5 +190,7 @@ def test_the_code_fingerprint_follows_sources_and_settings(tmp_path, monkeypatch
     edited = run_worker.code_fingerprint(tmp_path)
     monkeypatch.setenv("LAKEHOUSE_ENV", "dev")
     other_env = run_worker.code_fingerprint(tmp_path)
+    monkeypatch.setenv("LAKEHOUSE__ML__MAX_ITER", "10")
+    other_setting = run_worker.code_fingerprint(tmp_path)
 
-    assert len({before, edited, other_env}) == 3
+    assert len({before, edited, other_env, other_setting}) == 4
