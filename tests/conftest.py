@@ -178,6 +178,7 @@ SLOWEST_FIRST = [  # seconds in a fresh-clone run (ci43, 2026-12-02)
     "tests/test_readme_own_root.py",  # 105: the quick `make bench`
     "tests/jobs/io/test_maintenance.py",  # 90
     "tests/assets/test_ml.py",  # 80
+    "tests/assets/test_run_worker.py",  # 80: seven launched runs, two cold processes
     "tests/assets/test_pipes.py",  # 60
     "tests/test_crashes.py",  # 50
     "tests/expectations/test_gate.py",  # 50: both engines on every suite
