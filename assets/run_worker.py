@@ -37,6 +37,7 @@ import subprocess
 import sys
 import threading
 import time
+import traceback
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -137,10 +138,14 @@ def hand_over(home: Path, run_id: str, idle_seconds: float, log_dir: Path) -> in
     """
     with _spawn_lock(home):
         state = read_state(home)
-        if state is None:
-            return _start(home, run_id, idle_seconds, log_dir)
-    answer = request(state, "launch", run_id=run_id, fingerprint=code_fingerprint())
-    return int(state["pid"]) if answer and answer.get("accepted") else None
+        if state is not None and not state.get("port"):
+            return None  # starting: it takes runs once it listens
+        if state is not None:
+            answer = request(state, "launch", run_id=run_id, fingerprint=code_fingerprint())
+            if answer is not None:
+                return int(state["pid"]) if answer.get("accepted") else None
+            # It listened and no longer answers: exiting, or dead with its pid reused.
+        return _start(home, run_id, idle_seconds, log_dir)
 
 
 def _start(home: Path, run_id: str, idle_seconds: float, log_dir: Path) -> int:
@@ -351,7 +356,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, signal.getsignal(signal.SIGINT))
     print(f"run worker {os.getpid()} for {args.home}", flush=True)
     try:
-        warm_up()
+        try:
+            warm_up()
+        except Exception:  # the run then fails with the same error, recorded in Dagster
+            traceback.print_exc()
         while (run_id := worker.next_run()) is not None:
             worker.execute(run_id)
             if worker.stopping:

@@ -14,6 +14,7 @@ import json
 import logging
 import os
 import signal
+import subprocess
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -163,9 +164,14 @@ def test_a_run_whose_worker_died_is_failed_by_run_monitoring(instance):
     monitor_started_run(instance, None, record, logging.getLogger("test"))  # type: ignore[arg-type]
 
     assert instance.get_run_by_id(run.run_id).status == DagsterRunStatus.FAILURE
-    # The next run starts a new worker.
-    after = launch_range(day(0), day(0), selection=WEATHER, instance=instance)
-    assert after.success and worker_pid(after) not in (None, pid)
+    # The next run starts a new worker, even when the dead one's pid now names another
+    # process (its state file names it and its port, where nothing answers).
+    with subprocess.Popen(["sleep", "300"]) as other:
+        state = run_worker.state_path(home_of(instance))
+        state.write_text(json.dumps({**json.loads(state.read_text()), "pid": other.pid}))
+        after = launch_range(day(0), day(0), selection=WEATHER, instance=instance)
+        other.kill()
+    assert after.success and worker_pid(after) not in (None, pid, other.pid)
     assert instance.get_latest_materialization_event(AssetKey(["bronze", "weather"]))
 
 
