@@ -39,7 +39,7 @@ def main() -> None:
 
     from dagster import DagsterInstance
 
-    from assets.cli import ensure_dagster_home
+    from assets.commands.base import ensure_dagster_home
     from assets.runs import failure_messages, materialize_range
     from jobs.io import landing
     from jobs.settings import load_settings

@@ -71,14 +71,14 @@ def test_the_full_log_keeps_the_tracebacks_and_the_jvm_log(failed, settings):
 def test_a_failed_warning_check_is_printed_as_a_warning_with_its_reason(capsys):
     from dagster import AssetCheckEvaluation, AssetCheckSeverity, AssetKey
 
-    from assets.cli import _print_checks
+    from assets.commands.pipeline import print_checks
 
     def evaluation(name: str, passed: bool, severity: AssetCheckSeverity, **kw: object):
         key = AssetKey(["ml", "delay_predictions"])
         return AssetCheckEvaluation(key, name, passed, severity=severity, **kw)  # type: ignore[arg-type]
 
     drift = "drifting from the training data (PSI > 0.2): temp_f 4.08"
-    _print_checks([
+    print_checks([
         evaluation("features_match_training", False, AssetCheckSeverity.WARN, description=drift),
         evaluation("passes_suite", False, AssetCheckSeverity.ERROR,
                    metadata={"results": "- expect_a: FAILED\n- expect_b: passed"}),

@@ -10,7 +10,8 @@ import pytest
 from dagster import DagsterInstance
 from dagster._daemon.types import DaemonHeartbeat  # written by dagster-daemon; no public API
 
-from assets.cli import ensure_dagster_home, main
+from assets.cli import main
+from assets.commands.base import ensure_dagster_home
 from assets.runs import failure_messages, materialize_range
 from jobs.io import landing
 from jobs.tables import delta_tables

@@ -40,7 +40,7 @@ from dagster._core.definitions.declarative_automation.automation_condition_evalu
 )
 from dagster._core.storage.partition_status_cache import AssetPartitionStatus
 
-from assets.cli import ensure_dagster_home
+from assets.commands.base import ensure_dagster_home
 from assets.instance_storage import (
     BATCH_SIZE_VARIABLE,
     SETTLE_VARIABLE,

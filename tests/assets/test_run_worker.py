@@ -26,7 +26,7 @@ from dagster._core.launcher import WorkerStatus
 from dagster._daemon.monitoring.run_monitoring import monitor_started_run
 
 from assets import run_worker
-from assets.cli import ensure_dagster_home
+from assets.commands.base import ensure_dagster_home
 from assets.run_launcher import WORKER_TAG, WarmRunLauncher
 from assets.runs import LaunchedRun, failure_messages, launch_range, start_range_run, wait_for_run
 from jobs.io import landing
