@@ -108,18 +108,29 @@ def _write_state(home: Path, state: dict[str, Any]) -> None:
 
 def request(state: dict[str, Any], op: str, **fields: Any) -> dict[str, Any] | None:
     """Send one request to the worker of ``state``; its answer, or None when it cannot be
-    reached (not listening yet, or gone)."""
+    reached (not listening yet, gone, or not answering in time)."""
+    try:
+        return _exchange(state, {"op": op, **fields})
+    except TimeoutError:
+        return None
+
+
+def _exchange(state: dict[str, Any], message: dict[str, Any]) -> dict[str, Any] | None:
+    """One request and its answer; None when nothing that speaks the protocol listens on
+    the state's port. Raises TimeoutError when something took the request and did not
+    answer within ``CONNECT_SECONDS``: a worker busy beyond reason, not a gone one."""
     if not state.get("port"):
         return None
-    message = {"op": op, "token": state["token"], **fields}
     try:
         with socket.create_connection(("127.0.0.1", state["port"]), CONNECT_SECONDS) as conn:
-            conn.sendall(json.dumps(message).encode() + b"\n")
+            conn.sendall(json.dumps({**message, "token": state["token"]}).encode() + b"\n")
             with conn.makefile("r") as answers:
                 line = answers.readline()
-    except OSError:
+        return json.loads(line) if line else None
+    except TimeoutError:
+        raise
+    except (OSError, ValueError):
         return None
-    return json.loads(line) if line else None
 
 
 @contextlib.contextmanager
@@ -141,7 +152,14 @@ def hand_over(home: Path, run_id: str, idle_seconds: float, log_dir: Path) -> in
         if state is not None and not state.get("port"):
             return None  # starting: it takes runs once it listens
         if state is not None:
-            answer = request(state, "launch", run_id=run_id, fingerprint=code_fingerprint())
+            launch = {"op": "launch", "run_id": run_id, "fingerprint": code_fingerprint()}
+            try:
+                answer = _exchange(state, launch)
+            except TimeoutError:
+                # It may still take the run: run it elsewhere too (Dagster, with run
+                # monitoring on, ignores whichever starts it second), but start no second
+                # worker beside this one.
+                return None
             if answer is not None:
                 return int(state["pid"]) if answer.get("accepted") else None
             # It listened and no longer answers: exiting, or dead with its pid reused.
@@ -253,7 +271,9 @@ class Worker:
     def listen(self, server: socket.socket) -> None:
         while True:
             conn, _ = server.accept()
-            with conn, conn.makefile("rw") as stream:
+            # A client that drops its connection (killed mid-request) costs its own request
+            # only: the listener must outlive it, or the worker never answers again.
+            with contextlib.suppress(OSError), conn, conn.makefile("rw") as stream:
                 try:
                     reply = self.answer(json.loads(stream.readline() or "{}"))
                 except (ValueError, KeyError) as exc:

@@ -14,7 +14,10 @@ import json
 import logging
 import os
 import signal
+import socket
+import struct
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -184,6 +187,39 @@ def test_a_worker_takes_runs_only_with_its_token_and_its_own_code(tmp_path):
         "accepted": False, "why": "stale",
     }  # fmt: skip
     assert worker.stopping  # it makes way for a worker of the new code
+
+
+def test_a_worker_that_does_not_answer_in_time_gets_no_second_worker_beside_it(
+    tmp_path, monkeypatch
+):
+    """A worker too busy to answer may still take the run: the run goes to a process of its
+    own (Dagster ignores whichever of the two starts it second), and no second worker
+    starts beside the first."""
+    monkeypatch.setattr(run_worker, "CONNECT_SECONDS", 0.5)
+    with socket.create_server(("127.0.0.1", 0)) as silent:  # connects, never answers
+        state = {"pid": os.getpid(), "port": silent.getsockname()[1], "token": "t"}
+        run_worker._write_state(tmp_path, state)
+
+        assert run_worker.hand_over(tmp_path, "run-a", 60.0, tmp_path / "logs") is None
+
+    assert run_worker.read_state(tmp_path) == state
+    assert not (tmp_path / "logs").exists()  # no worker was started
+
+
+def test_a_client_that_drops_its_connection_leaves_the_worker_answering(tmp_path):
+    worker = run_worker.Worker(tmp_path, "secret", idle_seconds=60)
+    server = socket.create_server(("127.0.0.1", 0))
+    threading.Thread(target=worker.listen, args=(server,), daemon=True).start()
+    state = {"pid": os.getpid(), "port": server.getsockname()[1], "token": "secret"}
+
+    dropped = socket.create_connection(("127.0.0.1", state["port"]))
+    dropped.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    dropped.close()  # a reset, as from a client killed mid-request
+
+    assert run_worker.request(state, "status") == {
+        "pid": os.getpid(), "run_id": None, "runs_done": 0,
+    }  # fmt: skip
+    server.close()
 
 
 def test_the_code_fingerprint_follows_sources_and_settings(tmp_path, monkeypatch):
