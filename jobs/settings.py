@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -401,8 +402,8 @@ class Settings(_Strict):
         return os.environ.get("LAKEHOUSE_ALERT_WEBHOOK") or None
 
 
-def _env_name(env: str | None) -> str:
-    name = (env or os.environ.get("LAKEHOUSE_ENV") or "local").strip()
+def _env_name(env: str | None, environ: Mapping[str, str]) -> str:
+    name = (env or environ.get("LAKEHOUSE_ENV") or "local").strip()
     if name not in ENVIRONMENTS:
         raise SettingsError(
             f"LAKEHOUSE_ENV={name!r} is not an environment; choose one of {', '.join(ENVIRONMENTS)}"
@@ -410,15 +411,17 @@ def _env_name(env: str | None) -> str:
     return name
 
 
-def lakehouse_root() -> Path:
-    """``LAKEHOUSE_ROOT``, or ``.lakehouse`` in the checkout."""
-    raw = os.environ.get("LAKEHOUSE_ROOT")
+def lakehouse_root(environ: Mapping[str, str] | None = None) -> Path:
+    """``LAKEHOUSE_ROOT`` (of ``environ``, default the process's), or ``.lakehouse`` in the
+    checkout."""
+    raw = (os.environ if environ is None else environ).get("LAKEHOUSE_ROOT")
     return Path(raw).expanduser().resolve() if raw else REPO_ROOT / ".lakehouse"
 
 
-def conf_dir() -> Path:
-    """Folder of the environment files (``LAKEHOUSE_CONF_DIR`` or ``conf/``)."""
-    raw = os.environ.get("LAKEHOUSE_CONF_DIR")
+def conf_dir(environ: Mapping[str, str] | None = None) -> Path:
+    """Folder of the environment files (``LAKEHOUSE_CONF_DIR`` of ``environ``, default the
+    process's, or ``conf/``)."""
+    raw = (os.environ if environ is None else environ).get("LAKEHOUSE_CONF_DIR")
     return Path(raw).resolve() if raw else REPO_ROOT / "conf"
 
 
@@ -452,10 +455,14 @@ def _format_errors(error: ValidationError, source: Path) -> str:
 
 
 def load_settings(env: str | None = None, environ: dict[str, str] | None = None) -> Settings:
-    """Load and validate the settings of ``env`` (default: ``LAKEHOUSE_ENV`` or ``local``)."""
+    """Load and validate the settings of ``env`` (default: ``LAKEHOUSE_ENV`` or ``local``).
+
+    Every ``LAKEHOUSE_*`` variable (the environment's name, the root, the settings folder,
+    the overrides) is read from ``environ``, default the process's environment.
+    """
     environ = dict(os.environ if environ is None else environ)
-    name = _env_name(env)
-    source = conf_dir() / f"{name}.toml"
+    name = _env_name(env, environ)
+    source = conf_dir(environ) / f"{name}.toml"
     if not source.is_file():
         raise SettingsError(f"no settings file for environment {name!r}: {source} is missing")
     try:
@@ -463,7 +470,7 @@ def load_settings(env: str | None = None, environ: dict[str, str] | None = None)
     except tomllib.TOMLDecodeError as exc:
         raise SettingsError(f"{source} is not valid TOML: {exc}") from exc
     _apply_overrides(raw, environ)
-    root = lakehouse_root()
+    root = lakehouse_root(environ)
     try:
         return Settings.model_validate(
             {**_expand(raw, root), "env": name, "root": root, "source": source}

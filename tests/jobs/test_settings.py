@@ -25,15 +25,28 @@ def test_an_unknown_key_is_named():
         load_settings("local", environ={"LAKEHOUSE__SPARK__SHUFLE_PARTITIONS": "3"})
 
 
-def test_a_missing_key_is_named(tmp_path: Path, monkeypatch):
+def test_a_missing_key_is_named(tmp_path: Path):
     (tmp_path / "local.toml").write_text(
         '[storage]\ntables = "t"\nlanding = "l"\nevent_log = "e"\n'
         '[spark]\nmaster = "local[1]"\ndriver_memory = "1g"\nui_enabled = false\n'
         "[pipeline]\nfirst_date = 2013-01-01\nlast_date = 2013-01-02\n"
     )
-    monkeypatch.setenv("LAKEHOUSE_CONF_DIR", str(tmp_path))
     with pytest.raises(SettingsError, match=r"spark\.shuffle_partitions: Field required"):
-        load_settings("local", environ={})
+        load_settings("local", environ={"LAKEHOUSE_CONF_DIR": str(tmp_path)})
+
+
+def test_the_environment_given_names_the_profile_root_and_settings_folder(tmp_path, monkeypatch):
+    """`load_settings(environ=...)` reads every LAKEHOUSE_* variable from the mapping it is
+    given, not from the process (a command building another environment's settings)."""
+    monkeypatch.setenv("LAKEHOUSE_ENV", "prod")
+    monkeypatch.setenv("LAKEHOUSE_ROOT", str(tmp_path / "process"))
+    given = {"LAKEHOUSE_ENV": "dev", "LAKEHOUSE_ROOT": str(tmp_path / "given")}
+
+    loaded = load_settings(environ=given)
+
+    assert (loaded.env, loaded.root) == ("dev", tmp_path / "given")
+    assert loaded.dagster_home == tmp_path / "given" / "dagster"
+    assert load_settings(environ={}).root != tmp_path / "process"
 
 
 def test_an_unknown_environment_is_refused():
