@@ -42,7 +42,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from jobs.settings import REPO_ROOT, load_settings
+from jobs.settings import REPO_ROOT, environment_name, lakehouse_root, load_settings
 
 STATE_FILE = "run-worker.json"
 TOKEN_ENV = "LAKEHOUSE_RUN_WORKER_TOKEN"  # the token reaches the worker off its command line
@@ -64,9 +64,14 @@ def code_fingerprint(root: Path = REPO_ROOT) -> str:
             for name in files:
                 if name.endswith((".py", ".toml", ".yaml", ".properties")):
                     newest = max(newest, os.stat(os.path.join(path, name)).st_mtime_ns)
-    # Every LAKEHOUSE_* variable can change a setting; hashed, since some hold secrets.
-    chosen = sorted((k, v) for k, v in os.environ.items() if k.startswith(SETTINGS_PREFIX))
-    return f"{newest}|{hashlib.sha256(repr(chosen).encode()).hexdigest()}"
+    # Every LAKEHOUSE_* variable can change a setting; hashed, since some hold secrets. The
+    # environment and the root count as what they resolve to: `lakehouse ui` sets
+    # LAKEHOUSE_ENV=local for its daemon, a command run without --env leaves it unset.
+    chosen = {k: v for k, v in os.environ.items() if k.startswith(SETTINGS_PREFIX)}
+    chosen["LAKEHOUSE_ENV"] = environment_name()
+    chosen["LAKEHOUSE_ROOT"] = str(lakehouse_root())
+    digest = hashlib.sha256(repr(sorted(chosen.items())).encode()).hexdigest()
+    return f"{newest}|{digest}"
 
 
 def state_path(home: Path) -> Path:
@@ -270,7 +275,10 @@ class Worker:
 
     def listen(self, server: socket.socket) -> None:
         while True:
-            conn, _ = server.accept()
+            try:
+                conn, _ = server.accept()
+            except OSError:  # the server was closed: nothing more to answer
+                return
             # A client that drops its connection (killed mid-request) costs its own request
             # only: the listener must outlive it, or the worker never answers again.
             with contextlib.suppress(OSError), conn, conn.makefile("rw") as stream:

@@ -402,7 +402,10 @@ class Settings(_Strict):
         return os.environ.get("LAKEHOUSE_ALERT_WEBHOOK") or None
 
 
-def _env_name(env: str | None, environ: Mapping[str, str]) -> str:
+def environment_name(env: str | None = None, environ: Mapping[str, str] | None = None) -> str:
+    """The environment chosen: ``env``, else ``LAKEHOUSE_ENV`` of ``environ`` (default the
+    process's), else ``local``; refused when it is none of :data:`ENVIRONMENTS`."""
+    environ = os.environ if environ is None else environ
     name = (env or environ.get("LAKEHOUSE_ENV") or "local").strip()
     if name not in ENVIRONMENTS:
         raise SettingsError(
@@ -461,7 +464,7 @@ def load_settings(env: str | None = None, environ: dict[str, str] | None = None)
     the overrides) is read from ``environ``, default the process's environment.
     """
     environ = dict(os.environ if environ is None else environ)
-    name = _env_name(env, environ)
+    name = environment_name(env, environ)
     source = conf_dir(environ) / f"{name}.toml"
     if not source.is_file():
         raise SettingsError(f"no settings file for environment {name!r}: {source} is missing")

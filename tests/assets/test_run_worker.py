@@ -236,3 +236,8 @@ def test_the_code_fingerprint_follows_sources_and_settings(tmp_path, monkeypatch
     other_setting = run_worker.code_fingerprint(tmp_path)
 
     assert len({before, edited, other_env, other_setting}) == 4
+    monkeypatch.delenv("LAKEHOUSE__ML__MAX_ITER")
+    monkeypatch.delenv("LAKEHOUSE_ENV")
+    unset = run_worker.code_fingerprint(tmp_path)
+    monkeypatch.setenv("LAKEHOUSE_ENV", "local")  # as `lakehouse ui` gives its daemon
+    assert run_worker.code_fingerprint(tmp_path) == unset
