@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from dagster import DagsterRun
+from dagster import DagsterEventType, DagsterRun
 from dagster._core.launcher import CheckRunHealthResult, LaunchRunContext, WorkerStatus
 from dagster._core.launcher.default_run_launcher import DefaultRunLauncher
 from dagster._grpc.types import ExecuteRunArgs
@@ -108,11 +108,12 @@ class WarmRunLauncher(DefaultRunLauncher):
 
     def check_run_worker_health(self, run: DagsterRun) -> CheckRunHealthResult:
         """A run on the worker is running while the worker says it executes it; gone or
-        executing another, the worker failed it. A run in its own process is not watched
-        (Dagster's default launcher cannot tell either): reported running."""
+        executing another, the worker failed it. A run in a process of its own is running
+        while the process that reported executing it lives (Dagster's default launcher
+        cannot tell: it leaves a killed run STARTED for ever)."""
         pid = run.tags.get(WORKER_TAG)
         if pid is None:
-            return CheckRunHealthResult(WorkerStatus.RUNNING, "in its own process, not watched")
+            return self._process_health(run)
         said = run_worker.status(self.home)
         if said and str(said.get("pid")) == pid and said.get("run_id") == run.run_id:
             return CheckRunHealthResult(WorkerStatus.RUNNING)
@@ -120,3 +121,23 @@ class WarmRunLauncher(DefaultRunLauncher):
         return CheckRunHealthResult(
             WorkerStatus.FAILED, f"the run worker (pid {pid}) no longer executes it: {where}"
         )
+
+    def _process_health(self, run: DagsterRun) -> CheckRunHealthResult:
+        pid = self._run_process(run.run_id)
+        if pid is None:
+            return CheckRunHealthResult(WorkerStatus.UNKNOWN, "no process reported it yet")
+        if run_worker.alive(pid):
+            return CheckRunHealthResult(WorkerStatus.RUNNING)
+        return CheckRunHealthResult(WorkerStatus.FAILED, f"its process (pid {pid}) is gone")
+
+    def _run_process(self, run_id: str) -> int | None:
+        """The pid of the process executing the run: the newest of Dagster's engine events
+        that name one ("Started process for run", "Executing steps in process")."""
+        found = None
+        for record in self._instance.all_logs(run_id, of_type=DagsterEventType.ENGINE_EVENT):
+            event = record.dagster_event
+            data = event.engine_event_data if event else None
+            pid = data.metadata.get("pid") if data else None
+            if pid is not None:
+                found = int(str(getattr(pid, "value", pid)))
+        return found

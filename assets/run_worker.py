@@ -84,10 +84,11 @@ def read_state(home: Path) -> dict[str, Any] | None:
         state = json.loads(state_path(home).read_text())
     except (OSError, ValueError):
         return None
-    return state if _alive(int(state.get("pid", 0))) else None
+    return state if alive(int(state.get("pid", 0))) else None
 
 
-def _alive(pid: int) -> bool:
+def alive(pid: int) -> bool:
+    """Whether process ``pid`` runs (a reused pid reads as running)."""
     if pid <= 0:
         return False
     try:
@@ -208,7 +209,7 @@ def stop(home: Path, timeout: float = 60.0) -> bool:
         return True
     request(state, "stop")
     deadline = time.monotonic() + timeout
-    while _alive(int(state["pid"])):
+    while alive(int(state["pid"])):
         if time.monotonic() > deadline:
             return False
         time.sleep(0.2)

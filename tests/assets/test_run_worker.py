@@ -161,7 +161,7 @@ def test_a_run_whose_worker_died_is_failed_by_run_monitoring(instance):
     )
 
     os.kill(pid, signal.SIGKILL)  # out of memory, or killed by hand
-    wait_until(lambda: not run_worker._alive(pid), timeout=30)
+    wait_until(lambda: not run_worker.alive(pid), timeout=30)
     health = instance.run_launcher.check_run_worker_health(record.dagster_run)
     assert health.status == WorkerStatus.FAILED, health
     monitor_started_run(instance, None, record, logging.getLogger("test"))  # type: ignore[arg-type]
@@ -176,6 +176,32 @@ def test_a_run_whose_worker_died_is_failed_by_run_monitoring(instance):
         other.kill()
     assert after.success and worker_pid(after) not in (None, pid, other.pid)
     assert instance.get_latest_materialization_event(AssetKey(["bronze", "weather"]))
+
+
+def test_a_run_whose_own_process_died_is_failed_by_run_monitoring(instance):
+    home = home_of(instance)
+    run_worker.stop(home)
+    # A worker still starting (alive, not listening yet) sends the run to its own process.
+    run_worker._write_state(home, {"pid": os.getpid(), "port": None, "token": "t"})
+    try:
+        run = start_range_run(day(6), day(6), selection="not group:ml", instance=instance)
+        wait_until(lambda: _step_started(instance, run.run_id))
+    finally:
+        run_worker.state_path(home).unlink()
+    record = instance.get_run_record_by_id(run.run_id)
+    assert WORKER_TAG not in record.dagster_run.tags
+    launcher = instance.run_launcher
+    assert launcher.check_run_worker_health(record.dagster_run).status == WorkerStatus.RUNNING
+    pid = launcher._run_process(run.run_id)
+    assert pid is not None and pid != os.getpid()
+
+    os.kill(pid, signal.SIGKILL)
+    wait_until(lambda: not run_worker.alive(pid), timeout=30)
+    health = launcher.check_run_worker_health(record.dagster_run)
+    assert health.status == WorkerStatus.FAILED, health
+    monitor_started_run(instance, None, record, logging.getLogger("test"))  # type: ignore[arg-type]
+
+    assert instance.get_run_by_id(run.run_id).status == DagsterRunStatus.FAILURE
 
 
 def test_a_worker_takes_runs_only_with_its_token_and_its_own_code(tmp_path):
