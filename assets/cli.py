@@ -188,7 +188,12 @@ def build_parser() -> argparse.ArgumentParser:
     worker = sub.add_parser(
         "worker", help="what the warm run worker (launched runs' Spark process) is doing"
     )
-    worker.add_argument("--stop", action="store_true", help="stop it after its current run")
+    doing = worker.add_mutually_exclusive_group()
+    doing.add_argument(
+        "--start", action="store_true",
+        help="start it now, so the next launched run finds it warm (the daemon's first run)",
+    )  # fmt: skip
+    doing.add_argument("--stop", action="store_true", help="stop it after its current run")
     worker.set_defaults(func=cmd_worker)
 
     ui = sub.add_parser("ui", help="start the Dagster UI (dagster dev) on this lakehouse")

@@ -27,7 +27,7 @@ from dagster._serdes import ConfigurableClassData
 from dagster_shared.serdes import serialize_value
 
 from assets import run_worker
-from jobs.settings import REPO_ROOT, load_settings
+from jobs.settings import REPO_ROOT, Settings, load_settings
 
 WORKER_TAG = "lakehouse/run_worker"  # the pid of the warm worker that took the run
 
@@ -141,3 +141,16 @@ class WarmRunLauncher(DefaultRunLauncher):
             if pid is not None:
                 found = int(str(getattr(pid, "value", pid)))
         return found
+
+
+def start_worker(home: Path, settings: Settings) -> tuple[int, bool] | None:
+    """Start the warm run worker of the instance at ``home`` ahead of its first run: its pid
+    and whether it was started now (see :func:`assets.run_worker.start`); None when the
+    instance's runs do not go to a warm worker."""
+    from dagster import DagsterInstance
+
+    with DagsterInstance.from_config(str(home)) as instance:
+        launcher = instance.run_launcher
+        if not isinstance(launcher, WarmRunLauncher):
+            return None
+        return run_worker.start(home, launcher.idle_seconds, settings.logs_dir)

@@ -155,8 +155,10 @@ def hand_over(home: Path, run_id: str, idle_seconds: float, log_dir: Path) -> in
     """
     with _spawn_lock(home):
         state = read_state(home)
+        if state is not None and not state.get("port") and not state.get("first_run"):
+            state = _listening(home)  # started ahead of any run: it listens in a moment
         if state is not None and not state.get("port"):
-            return None  # starting: it takes runs once it listens
+            return None  # starting, busy with a first run of its own (or not listening)
         if state is not None:
             launch = {"op": "launch", "run_id": run_id, "fingerprint": code_fingerprint()}
             try:
@@ -166,20 +168,50 @@ def hand_over(home: Path, run_id: str, idle_seconds: float, log_dir: Path) -> in
                 # monitoring on, ignores whichever starts it second), but start no second
                 # worker beside this one.
                 return None
-            if answer is not None:
+            if answer is not None and answer.get("why") != "stale":
                 return int(state["pid"]) if answer.get("accepted") else None
-            # It listened and no longer answers: exiting, or dead with its pid reused.
+            # Stale (it loaded older code and is exiting, idle), or it listened and no
+            # longer answers (exiting, or dead with its pid reused): a worker of this code
+            # takes the run.
         return _start(home, run_id, idle_seconds, log_dir)
 
 
-def _start(home: Path, run_id: str, idle_seconds: float, log_dir: Path) -> int:
-    """Start a worker whose first run is ``run_id``; it answers requests once it listens."""
+def _listening(home: Path, timeout: float = 2 * CONNECT_SECONDS) -> dict[str, Any] | None:
+    """The state of this home's starting worker once it listens (it writes its port before
+    it starts Spark; still without one after ``timeout``), or None when it exits first."""
+    deadline = time.monotonic() + timeout
+    while (state := read_state(home)) is not None and not state.get("port"):
+        if time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    return state
+
+
+def start(home: Path, idle_seconds: float, log_dir: Path) -> tuple[int, bool]:
+    """Start this home's warm worker ahead of its first run, so that run finds it warm
+    (`lakehouse worker --start`): its pid, and whether it was started now (False: a worker
+    of this code is already there, or starting)."""
+    with _spawn_lock(home):
+        state = read_state(home)
+        if state is not None and not state.get("port"):
+            return int(state["pid"]), False
+        said = request(state, "status") if state is not None else None
+        if state is not None and said is not None:
+            if said.get("fingerprint") == code_fingerprint():
+                return int(state["pid"]), False
+            request(state, "stop")  # older code: it exits after its current run
+        return _start(home, None, idle_seconds, log_dir), True
+
+
+def _start(home: Path, run_id: str | None, idle_seconds: float, log_dir: Path) -> int:
+    """Start a worker (whose first run is ``run_id``, if given); it answers requests once it
+    listens."""
     token = secrets.token_hex(16)
     log_dir.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
     log = open(log_dir / f"run-worker-{stamp}-{os.getpid()}.log", "ab")  # noqa: SIM115
     command = [sys.executable, "-m", "assets.run_worker", "--home", str(home)]
-    command += ["--run", run_id, "--idle-seconds", str(idle_seconds)]
+    command += [*(["--run", run_id] if run_id else []), "--idle-seconds", str(idle_seconds)]
     with log:
         worker = subprocess.Popen(
             command,
@@ -189,8 +221,9 @@ def _start(home: Path, run_id: str, idle_seconds: float, log_dir: Path) -> int:
             cwd=REPO_ROOT,
             env={**os.environ, TOKEN_ENV: token},
         )
-    # Until the worker writes its port, a launch finds it alive and unreachable: busy.
-    _write_state(home, {"pid": worker.pid, "port": None, "token": token})
+    # Until the worker writes its port, a launch finds it alive and unreachable: busy with
+    # its first run, or (started ahead) soon listening.
+    _write_state(home, {"pid": worker.pid, "port": None, "token": token, "first_run": run_id})
     return worker.pid
 
 
@@ -261,7 +294,10 @@ class Worker:
                 self.runs.put(self.current)
                 return {"accepted": True, "pid": os.getpid()}
             if op == "status":
-                return {"pid": os.getpid(), "run_id": self.current, "runs_done": self.done}
+                return {
+                    "pid": os.getpid(), "run_id": self.current, "runs_done": self.done,
+                    "fingerprint": self.fingerprint,
+                }  # fmt: skip
             if op == "cancel":
                 if message.get("run_id") != self.current:
                     return {"cancelled": False}
@@ -398,10 +434,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         with worker.lock:
             worker.stopping = True
-        with contextlib.suppress(FileNotFoundError, ValueError):
-            if json.loads(state_path(args.home).read_text()).get("pid") == os.getpid():
-                state_path(args.home).unlink()
+        _forget(args.home)
     return 0
+
+
+def _forget(home: Path) -> None:
+    """Remove the state file while it names this process. Under the spawn lock: a worker
+    that refused a run as stale is replaced while it exits, and must not remove the state
+    of the worker that replaced it."""
+    with contextlib.suppress(OSError, ValueError), _spawn_lock(home):
+        if json.loads(state_path(home).read_text()).get("pid") == os.getpid():
+            state_path(home).unlink()
 
 
 if __name__ == "__main__":

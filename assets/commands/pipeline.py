@@ -190,10 +190,21 @@ def flushed(line: str) -> None:
 
 
 def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
-    """Say what this lakehouse's warm run worker is doing, or stop it."""
+    """Say what this lakehouse's warm run worker is doing, start it ahead of a run, or stop
+    it."""
     from assets import run_worker
 
     home = ensure_dagster_home(settings)
+    if args.start:
+        from assets.run_launcher import start_worker
+
+        started = start_worker(home, settings)
+        if started is None:
+            print("this instance's runs do not go to a warm run worker (see its run_launcher)")
+            return 1
+        pid, new = started
+        print(f"run worker pid {pid}: " + ("starting" if new else "already running"))
+        return 0
     if args.stop:
         stopped = run_worker.stop(home)
         print("run worker stopped" if stopped else "run worker still running (a run is long?)")

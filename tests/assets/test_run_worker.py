@@ -13,6 +13,7 @@ import datetime as dt
 import json
 import logging
 import os
+import re
 import signal
 import socket
 import struct
@@ -28,7 +29,7 @@ from dagster import AssetKey, DagsterEventType, DagsterInstance, DagsterRunStatu
 from dagster._core.launcher import WorkerStatus
 from dagster._daemon.monitoring.run_monitoring import monitor_started_run
 
-from assets import run_worker
+from assets import cli, run_worker
 from assets.commands.base import ensure_dagster_home
 from assets.run_launcher import WORKER_TAG, WarmRunLauncher
 from assets.runs import LaunchedRun, failure_messages, launch_range, start_range_run, wait_for_run
@@ -115,6 +116,29 @@ def job_groups(event_logs: Path) -> dict[str, set[str]]:
     return groups
 
 
+def test_a_worker_started_ahead_takes_the_next_run_and_makes_way_after_an_edit(
+    instance, monkeypatch, capsys
+):
+    home = home_of(instance)
+    monkeypatch.setenv("LAKEHOUSE_TEST_CODE", "ahead")  # code no earlier worker loaded
+
+    assert cli.main(["worker", "--start"]) == 0
+    [pid] = re.findall(r"^run worker pid (\d+): starting$", capsys.readouterr().out, re.M)
+    assert cli.main(["worker", "--start"]) == 0  # starting, or up: no second worker
+    assert capsys.readouterr().out.startswith(f"run worker pid {pid}: ")
+    run = launch_range(day(1), day(1), selection=WEATHER, instance=instance)
+    assert run.success and worker_pid(run) == int(pid)
+    assert run_worker.status(home)["runs_done"] == 1  # type: ignore[index]
+
+    # After an edit the worker refuses the next run as stale and exits; the run starts a
+    # worker of the new code at once, instead of paying a cold process of its own.
+    monkeypatch.setenv("LAKEHOUSE_TEST_CODE", "edited")
+    edited = launch_range(day(2), day(2), selection=WEATHER, instance=instance)
+    assert edited.success and worker_pid(edited) not in (None, int(pid))
+    wait_until(lambda: not run_worker.alive(int(pid)), timeout=60)
+    assert run_worker.status(home)["pid"] == worker_pid(edited)  # type: ignore[index]
+
+
 def test_a_run_launched_while_the_worker_is_busy_gets_a_process_of_its_own(instance):
     launch_range(day(2), day(2), selection=WEATHER, instance=instance)  # the worker is up
     with ThreadPoolExecutor(2) as pool:
@@ -181,8 +205,11 @@ def test_a_run_whose_worker_died_is_failed_by_run_monitoring(instance):
 def test_a_run_whose_own_process_died_is_failed_by_run_monitoring(instance):
     home = home_of(instance)
     run_worker.stop(home)
-    # A worker still starting (alive, not listening yet) sends the run to its own process.
-    run_worker._write_state(home, {"pid": os.getpid(), "port": None, "token": "t"})
+    # A worker still starting for a run of its own (alive, not listening yet) is busy: the
+    # run goes to its own process.
+    run_worker._write_state(
+        home, {"pid": os.getpid(), "port": None, "token": "t", "first_run": "another"}
+    )
     try:
         run = start_range_run(day(6), day(6), selection="not group:ml", instance=instance)
         wait_until(lambda: _step_started(instance, run.run_id))
@@ -243,7 +270,7 @@ def test_a_client_that_drops_its_connection_leaves_the_worker_answering(tmp_path
     dropped.close()  # a reset, as from a client killed mid-request
 
     assert run_worker.request(state, "status") == {
-        "pid": os.getpid(), "run_id": None, "runs_done": 0,
+        "pid": os.getpid(), "run_id": None, "runs_done": 0, "fingerprint": worker.fingerprint,
     }  # fmt: skip
     server.close()
 
