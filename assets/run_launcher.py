@@ -133,14 +133,16 @@ class WarmRunLauncher(DefaultRunLauncher):
     def _run_process(self, run_id: str) -> int | None:
         """The pid of the process executing the run: the newest of Dagster's engine events
         that name one ("Started process for run", "Executing steps in process")."""
-        found = None
-        for record in self._instance.all_logs(run_id, of_type=DagsterEventType.ENGINE_EVENT):
-            event = record.dagster_event
+        newest_first = self._instance.get_records_for_run(
+            run_id, of_type=DagsterEventType.ENGINE_EVENT, ascending=False
+        ).records
+        for record in newest_first:
+            event = record.event_log_entry.dagster_event
             data = event.engine_event_data if event else None
             pid = data.metadata.get("pid") if data else None
             if pid is not None:
-                found = int(str(getattr(pid, "value", pid)))
-        return found
+                return int(str(getattr(pid, "value", pid)))
+        return None
 
 
 def start_worker(home: Path, settings: Settings) -> tuple[int, bool] | None:
