@@ -6,7 +6,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from pyspark.ml.evaluation import BinaryClassificationEvaluator
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
@@ -35,6 +34,8 @@ class Metrics:
 
 def evaluate(scored: DataFrame, probability: str) -> Metrics:
     """ROC AUC, PR AUC, log loss and Brier score of ``probability`` against the label."""
+    from pyspark.ml.evaluation import BinaryClassificationEvaluator  # not with the definitions
+
     if scored.isEmpty():
         raise ValueError("nothing to evaluate: no labelled flights in the evaluation window")
     evaluator = BinaryClassificationEvaluator(rawPredictionCol=probability, labelCol=LABEL)

@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from pyspark.ml import Pipeline, PipelineModel
-from pyspark.ml.classification import GBTClassificationModel, GBTClassifier
-from pyspark.ml.feature import SQLTransformer, StringIndexer, VectorAssembler
-from pyspark.ml.functions import vector_to_array
 from pyspark.sql import Column, DataFrame
 
 from jobs.ml.features import CATEGORICAL, LABEL, NUMERIC
+
+# pyspark.ml (and pandas with it) is imported where a model is built or read, not with the
+# Dagster definitions: every `lakehouse` command and launched run imports those (~0.7 s).
+if TYPE_CHECKING:
+    from pyspark.ml import Pipeline, PipelineModel
 
 PROBABILITY = "delay_probability"
 # Missing numbers (no gust reported, a plane without a build year) become a value below any
@@ -50,6 +52,10 @@ def _indexed(column: str) -> str:
 def delay_pipeline(params: Hyperparameters) -> Pipeline:
     """Unfitted pipeline: mark missing numbers, index categories (unseen ones get an index
     of their own), assemble, boost."""
+    from pyspark.ml import Pipeline
+    from pyspark.ml.classification import GBTClassifier
+    from pyspark.ml.feature import SQLTransformer, StringIndexer, VectorAssembler
+
     filled = ", ".join(
         f"nanvl(coalesce(`{c}`, {MISSING}), {MISSING}) AS `{_filled(c)}`" for c in NUMERIC
     )
@@ -79,6 +85,8 @@ def feature_vector_names() -> list[str]:
 
 def delay_probability(scored: DataFrame) -> Column:
     """The probability of a delay of 15 minutes or more, from a scored frame."""
+    from pyspark.ml.functions import vector_to_array
+
     return vector_to_array(scored["probability"])[1]
 
 
@@ -90,6 +98,8 @@ def score(model: PipelineModel, inputs: DataFrame) -> DataFrame:
 
 def feature_importances(model: PipelineModel) -> dict[str, float]:
     """Each feature's share of the boosted trees' splits' gain, largest first."""
+    from pyspark.ml.classification import GBTClassificationModel
+
     boosted = model.stages[-1]
     assert isinstance(boosted, GBTClassificationModel)
     names = [n.removesuffix("__filled").removesuffix("__index") for n in feature_vector_names()]
@@ -99,6 +109,8 @@ def feature_importances(model: PipelineModel) -> dict[str, float]:
 
 def input_columns(model: PipelineModel) -> set[str]:
     """Every column the fitted pipeline reads from its input frame."""
+    from pyspark.ml.feature import SQLTransformer
+
     read: set[str] = set()
     produced: set[str] = set()
     for stage in model.stages:

@@ -100,3 +100,14 @@ def test_prod_runs_the_same_graph_through_pipes():
         if a.group_names_by_key and "warehouse" not in a.group_names_by_key.values()
     ]
     assert spark_side and all("spark_pipes" in a.required_resource_keys for a in spark_side)
+
+
+def test_loading_the_definitions_leaves_spark_ml_and_pandas_for_the_runs_that_use_them():
+    """Every `lakehouse` command and every launched run imports the definitions first:
+    pyspark.ml (and pandas with it, about 0.7 s) is imported where a model is built."""
+    heavy = ["pyspark.ml", "pandas", "great_expectations", "mlflow"]
+    code = f"import sys, assets.definitions; print([m for m in {heavy!r} if m in sys.modules])"
+    loaded = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, check=True
+    )
+    assert loaded.stdout.strip() == "[]", loaded.stdout
