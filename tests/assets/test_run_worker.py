@@ -117,7 +117,7 @@ def job_groups(event_logs: Path) -> dict[str, set[str]]:
 
 
 def test_a_worker_started_ahead_takes_the_next_run_and_makes_way_after_an_edit(
-    instance, monkeypatch, capsys
+    instance, settings, monkeypatch, capsys
 ):
     home = home_of(instance)
     monkeypatch.setenv("LAKEHOUSE_TEST_CODE", "ahead")  # code no earlier worker loaded
@@ -129,6 +129,11 @@ def test_a_worker_started_ahead_takes_the_next_run_and_makes_way_after_an_edit(
     run = launch_range(day(1), day(1), selection=WEATHER, instance=instance)
     assert run.success and worker_pid(run) == int(pid)
     assert run_worker.status(home)["runs_done"] == 1  # type: ignore[index]
+    # Started ahead of any run, it read a row of each table there was before taking one.
+    logs = [p.read_text() for p in settings.logs_dir.glob("run-worker-*.log")]
+    [log] = [text for text in logs if f"run worker {pid} for " in text]
+    assert re.search(r"^warmed up on \d+ tables in ", log, re.M), log
+    assert log.index("warmed up on ") < log.index(f"run {run.run_id}: started"), log
 
     # After an edit the worker refuses the next run as stale and exits; the run starts a
     # worker of the new code at once, instead of paying a cold process of its own.
