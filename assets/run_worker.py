@@ -437,7 +437,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         try:
             warm_up(ahead=not args.run)
-        except Exception:  # the run then fails with the same error, recorded in Dagster
+        except Exception:  # a run that needs the same fails with it, recorded in Dagster;
+            # a table the warm-up could not read only loses its head start
             traceback.print_exc()
         while (run_id := worker.next_run()) is not None:
             worker.execute(run_id)
