@@ -272,6 +272,7 @@ class Worker:
         self.current: str | None = None  # taken (queued or executing), not yet finished
         self.done = 0
         self.stopping = False
+        self.warming = True  # until the session is up (and, started ahead, the tables read)
 
     def take(self, run_id: str) -> None:
         with self.lock:
@@ -296,7 +297,7 @@ class Worker:
             if op == "status":
                 return {
                     "pid": os.getpid(), "run_id": self.current, "runs_done": self.done,
-                    "fingerprint": self.fingerprint,
+                    "fingerprint": self.fingerprint, "warming_up": self.warming,
                 }  # fmt: skip
             if op == "cancel":
                 if message.get("run_id") != self.current:
@@ -440,6 +441,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         except Exception:  # a run that needs the same fails with it, recorded in Dagster;
             # a table the warm-up could not read only loses its head start
             traceback.print_exc()
+        with worker.lock:
+            worker.warming = False
         while (run_id := worker.next_run()) is not None:
             worker.execute(run_id)
             if worker.stopping:

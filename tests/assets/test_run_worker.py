@@ -138,6 +138,13 @@ def test_a_worker_started_ahead_takes_the_next_run_and_makes_way_after_an_edit(
     [pid] = re.findall(r"^run worker pid (\d+): starting$", capsys.readouterr().out, re.M)
     assert cli.main(["worker", "--start"]) == 0  # starting, or up: no second worker
     assert capsys.readouterr().out.startswith(f"run worker pid {pid}: ")
+    # It listens before it starts Spark; `lakehouse worker` says when the warm-up is over.
+    wait_until(lambda: run_worker.status(home) is not None, timeout=60)
+    assert cli.main(["worker"]) == 0
+    assert capsys.readouterr().out == f"run worker pid {pid}: warming up, 0 runs done\n"
+    wait_until(lambda: not run_worker.status(home)["warming_up"])  # type: ignore[index]
+    assert cli.main(["worker"]) == 0
+    assert capsys.readouterr().out == f"run worker pid {pid}: idle, 0 runs done\n"
     run = launch_range(day(1), day(1), selection=WEATHER, instance=instance)
     assert run.success and worker_pid(run) == int(pid)
     assert run_worker.status(home)["runs_done"] == 1  # type: ignore[index]
@@ -288,6 +295,7 @@ def test_a_client_that_drops_its_connection_leaves_the_worker_answering(tmp_path
 
     assert run_worker.request(state, "status") == {
         "pid": os.getpid(), "run_id": None, "runs_done": 0, "fingerprint": worker.fingerprint,
+        "warming_up": True,  # main() clears it once the session is up
     }  # fmt: skip
     server.close()
 
