@@ -123,16 +123,18 @@ class WarmRunLauncher(DefaultRunLauncher):
         )
 
     def _process_health(self, run: DagsterRun) -> CheckRunHealthResult:
-        pid = self._run_process(run.run_id)
-        if pid is None:
+        reported = self._run_process(run.run_id)
+        if reported is None:
             return CheckRunHealthResult(WorkerStatus.UNKNOWN, "no process reported it yet")
-        if run_worker.alive(pid):
+        pid, when = reported
+        if run_worker.alive(pid, born_by=when):  # a process started since is not the run's
             return CheckRunHealthResult(WorkerStatus.RUNNING)
         return CheckRunHealthResult(WorkerStatus.FAILED, f"its process (pid {pid}) is gone")
 
-    def _run_process(self, run_id: str) -> int | None:
-        """The pid of the process executing the run: the newest of Dagster's engine events
-        that name one ("Started process for run", "Executing steps in process")."""
+    def _run_process(self, run_id: str) -> tuple[int, float] | None:
+        """The pid of the process executing the run and when it said so: the newest of
+        Dagster's engine events that name one ("Started process for run", "Executing steps
+        in process")."""
         newest_first = self._instance.get_records_for_run(
             run_id, of_type=DagsterEventType.ENGINE_EVENT, ascending=False
         ).records
@@ -141,7 +143,7 @@ class WarmRunLauncher(DefaultRunLauncher):
             data = event.engine_event_data if event else None
             pid = data.metadata.get("pid") if data else None
             if pid is not None:
-                return int(str(getattr(pid, "value", pid)))
+                return int(str(getattr(pid, "value", pid))), record.event_log_entry.timestamp
         return None
 
 

@@ -16,9 +16,10 @@ its Dagster home is deleted. It outlives the process that started it (a `lakehou
 --launch`, the daemon), so the next run finds it.
 
 Each request is one JSON line answered by one JSON line: ``launch`` (a run id: taken, or
-refused as busy or stale), ``status`` (the run it is executing), ``cancel`` (interrupt that
-run, as Ctrl-C would: Spark's jobs are cancelled, Dagster records the run canceled) and
-``stop``.
+refused as busy or stale), ``status`` (the run it is executing, whether it is warming up),
+``cancel`` (interrupt that run, as Ctrl-C would: Spark's jobs are cancelled, Dagster records
+the run canceled; a run still queued behind the warm-up is recorded canceled, never started)
+and ``stop``.
 """
 
 from __future__ import annotations
@@ -84,13 +85,29 @@ def read_state(home: Path) -> dict[str, Any] | None:
         state = json.loads(state_path(home).read_text())
     except (OSError, ValueError):
         return None
-    return state if alive(int(state.get("pid", 0))) else None
+    return state if alive(int(state.get("pid", 0)), state.get("started")) else None
 
 
-def alive(pid: int) -> bool:
-    """Whether process ``pid`` runs (a reused pid reads as running)."""
+def started_at(pid: int) -> float | None:
+    """When process ``pid`` started (seconds since the epoch, to a clock tick), or None
+    where /proc cannot tell."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        ticks = int(stat[stat.rindex(")") + 2 :].split()[19])  # field 22, starttime
+        boot = next(line for line in Path("/proc/stat").read_text().splitlines()
+                    if line.startswith("btime "))  # fmt: skip
+    except (OSError, ValueError, IndexError, StopIteration):
+        return None
+    return int(boot.split()[1]) + ticks / os.sysconf("SC_CLK_TCK")
+
+
+def alive(pid: int, born_by: float | None = None) -> bool:
+    """Whether process ``pid`` runs. Given ``born_by`` (when the process was known to
+    exist, seconds since the epoch), a process that took the pid later reads as gone."""
     if pid <= 0:
         return False
+    if born_by is not None and (began := started_at(pid)) is not None and began > born_by + 2:
+        return False  # the pid was reused (the 2 s cover /proc's whole-second boot time)
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -223,7 +240,10 @@ def _start(home: Path, run_id: str | None, idle_seconds: float, log_dir: Path) -
         )
     # Until the worker writes its port, a launch finds it alive and unreachable: busy with
     # its first run, or (started ahead) soon listening.
-    _write_state(home, {"pid": worker.pid, "port": None, "token": token, "first_run": run_id})
+    _write_state(home, {
+        "pid": worker.pid, "started": started_at(worker.pid), "port": None, "token": token,
+        "first_run": run_id,
+    })  # fmt: skip
     return worker.pid
 
 
@@ -270,6 +290,8 @@ class Worker:
         self.runs: queue.Queue[str | None] = queue.Queue()
         self.lock = threading.Lock()
         self.current: str | None = None  # taken (queued or executing), not yet finished
+        self.executing: str | None = None
+        self.dropped: set[str] = set()  # cancelled while queued: never to be executed
         self.done = 0
         self.stopping = False
         self.warming = True  # until the session is up (and, started ahead, the tables read)
@@ -300,8 +322,11 @@ class Worker:
                     "fingerprint": self.fingerprint, "warming_up": self.warming,
                 }  # fmt: skip
             if op == "cancel":
-                if message.get("run_id") != self.current:
-                    return {"cancelled": False}
+                if self.current is None or message.get("run_id") != self.current:
+                    return {"cancelled": False}  # idle, or another run: nothing to interrupt
+                if self.executing != self.current:  # queued behind the warm-up: drop it
+                    self.dropped.add(self.current)
+                    return {"cancelled": True}
                 _cancel_spark_jobs()  # the JVM's jobs, which an interrupt in Python leaves running
                 os.kill(os.getpid(), signal.SIGINT)  # then Ctrl-C: Dagster ends the run canceled
                 return {"cancelled": True}
@@ -345,6 +370,12 @@ class Worker:
         from dagster import DagsterInstance
         from dagster._cli.api import _execute_run_command_body
 
+        with self.lock:
+            dropped = run_id in self.dropped
+            self.executing = None if dropped else run_id
+        if dropped:
+            self._report_canceled(run_id)
+            return
         print(f"run {run_id}: started (this worker's run {self.done + 1})", flush=True)
         began = time.monotonic()
         _label_spark_jobs(run_id)
@@ -353,9 +384,22 @@ class Worker:
             _execute_run_command_body(run_id, instance, lambda event: None, False)
         _fresh_jvm_connection()
         with self.lock:
-            self.current = None
+            self.current = self.executing = None
             self.done += 1
         print(f"run {run_id}: ended in {time.monotonic() - began:.1f} s", flush=True)
+
+    def _report_canceled(self, run_id: str) -> None:
+        """End a run cancelled before it started (queued behind the warm-up) as canceled."""
+        from dagster import DagsterInstance
+
+        with DagsterInstance.get() as instance:
+            run = instance.get_run_by_id(run_id)
+            if run is not None and not run.is_finished:
+                instance.report_run_canceled(run, "canceled before the run worker started it")
+        with self.lock:
+            self.current = None
+            self.dropped.discard(run_id)
+        print(f"run {run_id}: canceled before it started", flush=True)
 
 
 def _cancel_spark_jobs() -> None:
@@ -431,7 +475,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     threading.Thread(target=worker.listen, args=(server,), name="requests", daemon=True).start()
     if args.run:
         worker.take(args.run)
-    _write_state(args.home, {"pid": os.getpid(), "port": server.getsockname()[1], "token": token})
+    _write_state(args.home, {
+        "pid": os.getpid(), "started": started_at(os.getpid()),
+        "port": server.getsockname()[1], "token": token,
+    })  # fmt: skip
     # SIGTERM ends the worker as Ctrl-C would: the run it executes is interrupted.
     signal.signal(signal.SIGTERM, signal.getsignal(signal.SIGINT))
     print(f"run worker {os.getpid()} for {args.home}", flush=True)

@@ -142,6 +142,11 @@ def test_a_worker_started_ahead_takes_the_next_run_and_makes_way_after_an_edit(
     wait_until(lambda: run_worker.status(home) is not None, timeout=60)
     assert cli.main(["worker"]) == 0
     assert capsys.readouterr().out == f"run worker pid {pid}: warming up, 0 runs done\n"
+    # A run cancelled while it waits for the warm-up ends canceled, and the worker stays.
+    queued = start_range_run(day(1), day(1), selection=WEATHER, instance=instance)
+    assert instance.run_launcher.terminate(queued.run_id)
+    assert wait_for_run(queued.run_id, instance).dagster_run.status == DagsterRunStatus.CANCELED
+    assert not instance.all_logs(queued.run_id, of_type=DagsterEventType.STEP_START)
     wait_until(lambda: not run_worker.status(home)["warming_up"])  # type: ignore[index]
     assert cli.main(["worker"]) == 0
     assert capsys.readouterr().out == f"run worker pid {pid}: idle, 0 runs done\n"
@@ -243,8 +248,9 @@ def test_a_run_whose_own_process_died_is_failed_by_run_monitoring(instance):
     assert WORKER_TAG not in record.dagster_run.tags
     launcher = instance.run_launcher
     assert launcher.check_run_worker_health(record.dagster_run).status == WorkerStatus.RUNNING
-    pid = launcher._run_process(run.run_id)
-    assert pid is not None and pid != os.getpid()
+    reported = launcher._run_process(run.run_id)
+    assert reported is not None and reported[0] != os.getpid()
+    pid = reported[0]
 
     os.kill(pid, signal.SIGKILL)
     wait_until(lambda: not run_worker.alive(pid), timeout=30)
@@ -253,6 +259,32 @@ def test_a_run_whose_own_process_died_is_failed_by_run_monitoring(instance):
     monitor_started_run(instance, None, record, logging.getLogger("test"))  # type: ignore[arg-type]
 
     assert instance.get_run_by_id(run.run_id).status == DagsterRunStatus.FAILURE
+
+
+def test_a_cancel_drops_a_queued_run_and_interrupts_nothing_when_idle(tmp_path):
+    worker = run_worker.Worker(tmp_path, "secret", idle_seconds=60)
+    cancel = {"op": "cancel", "token": "secret"}
+
+    assert worker.answer(cancel) == {"cancelled": False}  # idle: no Ctrl-C for the worker
+    worker.take("queued")  # taken while the worker warms up: not executing yet
+    assert worker.answer({**cancel, "run_id": "other"}) == {"cancelled": False}
+    assert worker.answer({**cancel, "run_id": "queued"}) == {"cancelled": True}
+    assert worker.dropped == {"queued"}  # recorded canceled when its turn comes, not run
+
+
+def test_a_pid_taken_by_a_process_started_later_is_not_the_worker(tmp_path):
+    """The state file outlives a worker killed without cleaning up; once another process
+    has its pid, that process is not taken for the worker (it would get its requests)."""
+    started = run_worker.started_at(os.getpid())
+    assert started is not None and started <= time.time()
+    state = {"pid": os.getpid(), "started": started, "port": None, "token": "t"}
+    run_worker._write_state(tmp_path, state)
+    assert run_worker.read_state(tmp_path) == state
+
+    run_worker._write_state(tmp_path, {**state, "started": started - 60})  # an earlier one
+    assert run_worker.read_state(tmp_path) is None
+    assert run_worker.alive(os.getpid(), born_by=started)
+    assert not run_worker.alive(os.getpid(), born_by=started - 60)
 
 
 def test_a_worker_takes_runs_only_with_its_token_and_its_own_code(tmp_path):
