@@ -213,8 +213,10 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
     if said is None:
         print("no run worker (the next launched run starts one)")
     else:
-        doing = "warming up" if said.get("warming_up") else "idle"
-        doing = f"executing run {said['run_id']}" if said["run_id"] else doing
+        if said["run_id"]:
+            doing = f"executing run {said['run_id']}"
+        else:
+            doing = "warming up" if said.get("warming_up") else "idle"
         print(f"run worker pid {said['pid']}: {doing}, {said['runs_done']} runs done")
     return 0
 
