@@ -7,7 +7,6 @@ import datetime as dt
 import os
 import sys
 
-from assets.commands.base import command_spark
 from assets.commands.pipeline import materialize
 from jobs.settings import Settings
 
@@ -27,13 +26,13 @@ def cmd_score(args: argparse.Namespace, settings: Settings) -> int:
     """Materialize ml/delay_predictions; by default every day after the champion's cutoff
     through the last day of gold/flight_features."""
     if args.end is None:
-        from jobs.io import delta_io
+        from jobs.io import delta_log
 
         path = settings.table_uri("gold", "flight_features")
-        spark = command_spark(settings, "score")
-        if not delta_io.is_table(spark, path):
+        summary = delta_log.table_summary(path, "flight_date", settings.s3)
+        if summary is None:
             raise SystemExit(f"no gold/flight_features at {path}: run `lakehouse run` first")
-        args.end = delta_io.table_summary(spark, path, "flight_date")["last"]
+        args.end = summary.last
     if args.start is None:
         from jobs.io import model_registry
 

@@ -29,23 +29,23 @@ def cmd_maintain(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
-    from jobs.io import delta_io
+    """Per table: version, rows, dates and newest commit, read from the logs (no JVM)."""
+    from jobs.io import delta_log
     from jobs.tables import delta_tables
 
-    spark = command_spark(settings, "status")
     header = f"{'table':22} {'version':>7} {'rows':>10} {'dates':>5}  {'range':23} updated"
     print(header)
     for t in delta_tables():
-        table, path = t.key, settings.table_uri(*t.path)
-        if not delta_io.is_table(spark, path):
+        table = t.key
+        s = delta_log.table_summary(settings.table_uri(*t.path), t.date_column, settings.s3)
+        if s is None:
             print(f"{table:22} {'-':>7}  (not materialized)")
             continue
-        s = delta_io.table_summary(spark, path, t.date_column)
-        span = f"{s['first']}..{s['last']}" if s["first"] else ""
-        dates = s["dates"] if s["dates"] is not None else ""
+        span = f"{s.first}..{s.last}" if s.first else ""
+        dates = s.dates if s.dates is not None else ""
         print(
-            f"{table:22} {s['version']:>7} {s['rows']:>10,} {dates:>5}  {span:23} "
-            f"{s['updated']:%Y-%m-%d %H:%M:%S}"
+            f"{table:22} {s.version:>7} {s.rows:>10,} {dates:>5}  {span:23} "
+            f"{s.updated:%Y-%m-%d %H:%M:%S}"
         )
     print(f"{'ml/delay_model':22} {champion_line(settings)}")
     print(f"tables under {settings.storage.tables}")

@@ -354,38 +354,6 @@ def read_range(
     return read_table(spark, path).where(F.expr(range_predicate(date_column, start, end)))
 
 
-def table_summary(spark: SparkSession, path: str, date_column: str | None) -> dict[str, Any]:
-    """Version, rows, dates present and last update of a table, for ``lakehouse status``.
-
-    Read from the Delta log, not the data, in one query over the snapshot's active files:
-    rows from the files' statistics (as Delta answers a plain count; a file written without
-    them is counted by reading the table), the dates from the files' partition values (a
-    daily table is partitioned by its date column, and a day with no rows has no file)."""
-    snapshot = _snapshot(spark, path)
-    files = DataFrame(snapshot.allFiles().toDF(), spark)
-    day = F.col("partitionValues").getItem(date_column) if date_column else F.lit(None)
-    rows = F.get_json_object("stats", "$.numRecords").cast("long")
-    per_day = (
-        files.groupBy(day.alias("day"))
-        .agg(F.sum(rows).alias("rows"), F.count_if(rows.isNull()).alias("unknown"))
-        .collect()
-    )
-    counted = all(r["unknown"] == 0 for r in per_day)
-    days = sorted(r["day"] for r in per_day if r["day"] is not None)
-    return {
-        "path": path,
-        "version": snapshot.version(),
-        # the newest commit's time, as history() shows it
-        "updated": dt.datetime.fromtimestamp(snapshot.timestamp() / 1000),
-        "rows": sum(r["rows"] or 0 for r in per_day)
-        if counted
-        else read_table(spark, path).count(),
-        "dates": len(days) if date_column else None,
-        "first": dt.date.fromisoformat(days[0]) if days else None,
-        "last": dt.date.fromisoformat(days[-1]) if days else None,
-    }
-
-
 def files_per_partition(files: list[str], column: str) -> Counter[str]:
     """Data files per value of the partition ``column``, from the files' paths."""
     marker = f"/{column}="

@@ -124,35 +124,6 @@ def test_a_write_that_loses_a_commit_race_is_made_again_and_loses_nothing(spark,
     )
 
 
-def test_the_summary_counts_rows_and_days_from_the_log_as_the_data_would(spark, tmp_path):
-    path = str(tmp_path / "t")
-    rows = [(D1, 1, "a"), (D1, 2, "b"), (D3, 3, "c")]
-    delta_io.write_range(frame(spark, rows), path, "flight_date", D1, D3)
-    delta_io.write_range(frame(spark, [(D3, 4, "d")]), path, "flight_date", D3, D3)
-    summary = delta_io.table_summary(spark, path, "flight_date")
-    assert (summary["version"], summary["rows"]) == (1, 3)
-    assert (summary["dates"], summary["first"], summary["last"]) == (2, D1, D3)
-    emptied = str(tmp_path / "empty")
-    delta_io.write_range(frame(spark, []), emptied, "flight_date", D1, D1)
-    assert delta_io.table_summary(spark, emptied, "flight_date")["dates"] == 0
-    [last] = DeltaTable.forPath(spark, path).history(1).collect()
-    assert summary["updated"] == last["timestamp"]
-
-
-def test_the_summary_reads_the_rows_of_files_written_without_statistics(spark, tmp_path):
-    path = str(tmp_path / "t")
-    delta_io.write_range(frame(spark, [(D1, 1, "a")]), path, "flight_date", D1, D1)
-    spark.conf.set("spark.databricks.delta.stats.collect", "false")
-    try:
-        delta_io.write_range(
-            frame(spark, [(D2, 2, "b"), (D2, 3, "c")]), path, "flight_date", D2, D2
-        )
-    finally:
-        spark.conf.unset("spark.databricks.delta.stats.collect")
-    summary = delta_io.table_summary(spark, path, "flight_date")
-    assert (summary["rows"], summary["dates"], summary["last"]) == (3, 2, D2)
-
-
 def test_commits_read_from_the_log_are_what_history_shows(spark, tmp_path):
     """The commit files' `commitInfo`, read directly, against Delta's own history query:
     a range write, a merge with user metadata and an OPTIMIZE."""

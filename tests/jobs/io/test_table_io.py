@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from jobs.io import delta_io, table_io
+from jobs.io import delta_io, delta_log, table_io
 from jobs.tables import table
 
 D1, D2 = dt.date(2013, 1, 1), dt.date(2013, 1, 2)
@@ -102,7 +102,8 @@ def test_files_keep_statistics_only_on_the_columns_queries_filter_by(spark, sett
         assert sum(stats["numRecords"] for stats in files) == 2
         for stats in files:
             assert set(stats.get("minValues", {})) == set(stats.get("nullCount", {})) == covered
-        assert delta_io.table_summary(spark, written.uri, None)["rows"] == 2
+        summary = delta_log.table_summary(written.uri, None, settings.s3)
+        assert summary is not None and summary.rows == 2
 
 
 def test_a_table_made_before_gets_the_registered_statistics_once_at_its_next_write(spark, settings):
