@@ -194,6 +194,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="start it now, so the next launched run finds it warm (the daemon's first run)",
     )  # fmt: skip
     doing.add_argument("--stop", action="store_true", help="stop it after its current run")
+    worker.add_argument(
+        "--wait", action="store_true",
+        help="with --start: return once it is warm (exit 1, naming its log, if it exits first)",
+    )  # fmt: skip
+    worker.add_argument(
+        "--timeout", type=float, default=600.0,
+        help="with --wait: give up (exit 1) after this many seconds (default 600)",
+    )  # fmt: skip
     worker.set_defaults(func=cmd_worker)
 
     ui = sub.add_parser("ui", help="start the Dagster UI (dagster dev) on this lakehouse")

@@ -254,6 +254,22 @@ def status(home: Path) -> dict[str, Any] | None:
     return request(state, "status") if state else None
 
 
+def wait_warm(home: Path, pid: int, timeout: float) -> float:
+    """Wait until worker ``pid`` of ``home`` has warmed up (its session started and, started
+    ahead, the tables read): the seconds waited. Raises RuntimeError as soon as the worker
+    has exited, or when it is still warming up after ``timeout`` seconds."""
+    began = time.monotonic()
+    while True:
+        said = status(home)
+        if said is not None and said["pid"] == pid and not said.get("warming_up"):
+            return time.monotonic() - began
+        if not alive(pid):
+            raise RuntimeError(f"run worker pid {pid} exited before it was warm")
+        if time.monotonic() - began > timeout:
+            raise RuntimeError(f"run worker pid {pid} still warming up after {timeout:.0f} s")
+        time.sleep(0.5)
+
+
 def stop(home: Path, timeout: float = 60.0) -> bool:
     """Ask this home's worker to exit (after its current run) and wait for it; False when
     it is still there after ``timeout`` seconds."""

@@ -356,8 +356,8 @@ def warm_worker(work: Path, ranges: Ranges) -> list[Figure]:
         again = ["--select", SILVER_TO_GOLD]
         rerun = lakehouse(root, "run", "--launch", *span(second, second), *again)
         lakehouse(root, "worker", "--stop")
-        lakehouse(root, "worker", "--start")
-        warm_up = _warmed_up(root)
+        # returns once the worker is warm (fails at once, naming its log, if it exits)
+        warm_up = _warm_after(lakehouse(root, "worker", "--start", "--wait").output)
         ahead = lakehouse(root, "run", "--launch", *span(third, third))
     finally:
         lakehouse(root, "worker", "--stop")
@@ -376,18 +376,13 @@ def warm_worker(work: Path, ranges: Ranges) -> list[Figure]:
     ]  # fmt: skip
 
 
-def _warmed_up(root: Path, timeout: float = 600.0) -> float:
-    """Wait until the worker just started ahead on ``root`` has warmed up (its session
-    started, the tables read); the seconds it took."""
-    from assets import run_worker
-
-    began = time.monotonic()
-    while time.monotonic() - began < timeout:
-        said = run_worker.status(root / "dagster")
-        if said is not None and not said.get("warming_up"):
-            return time.monotonic() - began
-        time.sleep(0.5)
-    raise SystemExit(f"the run worker started ahead on {root} did not warm up in {timeout:.0f} s")
+def _warm_after(output: str) -> float:
+    """The seconds the worker took to warm up once started, as `lakehouse worker --start
+    --wait` prints them."""
+    found = re.search(r"warm after ([\d.]+) s$", output, re.M)
+    if found is None:
+        raise SystemExit(f"`lakehouse worker --start --wait` said no warm-up time:\n{output}")
+    return float(found.group(1))
 
 
 def _worker_pid(output: str) -> str | None:

@@ -195,16 +195,11 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
     from assets import run_worker
 
     home = ensure_dagster_home(settings)
+    if args.wait and not args.start:
+        print("lakehouse worker: --wait goes with --start")
+        return 2
     if args.start:
-        from assets.run_launcher import start_worker
-
-        started = start_worker(home, settings)
-        if started is None:
-            print("this instance's runs do not go to a warm run worker (see its run_launcher)")
-            return 1
-        pid, new = started
-        print(f"run worker pid {pid}: " + ("starting" if new else "already running"))
-        return 0
+        return _start_worker(home, settings, args.timeout if args.wait else None)
     if args.stop:
         stopped = run_worker.stop(home)
         print("run worker stopped" if stopped else "run worker still running (a run is long?)")
@@ -218,6 +213,30 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
         else:
             doing = "warming up" if said.get("warming_up") else "idle"
         print(f"run worker pid {said['pid']}: {doing}, {said['runs_done']} runs done")
+    return 0
+
+
+def _start_worker(home: Path, settings: Settings, wait: float | None) -> int:
+    """`lakehouse worker --start [--wait]`: start the worker ahead of the next run; given
+    ``wait`` (seconds), return only once it is warm."""
+    from assets import run_worker
+    from assets.run_launcher import start_worker
+
+    started = start_worker(home, settings)
+    if started is None:
+        print("this instance's runs do not go to a warm run worker (see its run_launcher)")
+        return 1
+    pid, new = started
+    print(f"run worker pid {pid}: " + ("starting" if new else "already running"), flush=True)
+    if wait is None:
+        return 0
+    try:
+        waited = run_worker.wait_warm(home, pid, wait)
+    except RuntimeError as exc:
+        logs = sorted(settings.logs_dir.glob("run-worker-*.log"), key=lambda p: p.stat().st_mtime)
+        print(f"{exc}; its log: {logs[-1] if logs else settings.logs_dir}")
+        return 1
+    print(f"run worker pid {pid}: warm after {waited:.1f} s")
     return 0
 
 

@@ -147,7 +147,12 @@ def test_a_worker_started_ahead_takes_the_next_run_and_makes_way_after_an_edit(
     assert instance.run_launcher.terminate(queued.run_id)
     assert wait_for_run(queued.run_id, instance).dagster_run.status == DagsterRunStatus.CANCELED
     assert not instance.all_logs(queued.run_id, of_type=DagsterEventType.STEP_START)
-    wait_until(lambda: not run_worker.status(home)["warming_up"])  # type: ignore[index]
+    # `--start --wait` (a deploy script's) returns once the warm-up is over.
+    assert cli.main(["worker", "--start", "--wait"]) == 0
+    said = capsys.readouterr().out
+    assert re.fullmatch(
+        rf"run worker pid {pid}: already running\nrun worker pid {pid}: warm after [\d.]+ s\n", said
+    ), said
     assert cli.main(["worker"]) == 0
     assert capsys.readouterr().out == f"run worker pid {pid}: idle, 0 runs done\n"
     run = launch_range(day(1), day(1), selection=WEATHER, instance=instance)
@@ -270,6 +275,18 @@ def test_a_cancel_drops_a_queued_run_and_interrupts_nothing_when_idle(tmp_path):
     assert worker.answer({**cancel, "run_id": "other"}) == {"cancelled": False}
     assert worker.answer({**cancel, "run_id": "queued"}) == {"cancelled": True}
     assert worker.dropped == {"queued"}  # recorded canceled when its turn comes, not run
+
+
+def test_waiting_for_a_worker_that_exited_fails_at_once_and_wait_needs_start(tmp_path, capsys):
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    began = time.monotonic()
+    with pytest.raises(RuntimeError, match=f"run worker pid {gone.pid} exited before it was warm"):
+        run_worker.wait_warm(tmp_path, gone.pid, timeout=60)
+    assert time.monotonic() - began < 5  # not the timeout
+
+    assert cli.main(["worker", "--wait"]) == 2
+    assert capsys.readouterr().out == "lakehouse worker: --wait goes with --start\n"
 
 
 def test_a_pid_taken_by_a_process_started_later_is_not_the_worker(tmp_path):
