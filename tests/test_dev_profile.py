@@ -180,6 +180,7 @@ def test_gate_results_and_data_docs_live_in_the_bucket(dev_run, capsys):
     assert code == 0
     assert f"silver_flights  ({START}..{END}, run " in report
     assert f"data docs: {endpoint}/{BUCKET}/quality/docs/validations/" in report
+    assert f"quarantine/flights on {START}: " in report  # its day read from the bucket
 
 
 def test_spark_event_logs_go_to_the_bucket(dev_run):

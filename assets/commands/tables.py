@@ -162,23 +162,20 @@ def cmd_quality(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def print_quarantine(settings: Settings, day: dt.date) -> None:
-    from pyspark.sql import functions as F
+    """The reasons rows of ``day`` were quarantined for, counted per table (no JVM)."""
+    import pyarrow.compute as pc
 
-    from jobs.io import delta_io
+    from jobs.io import delta_log
     from jobs.tables import delta_tables
 
-    spark = command_spark(settings, "quality")
     for t in delta_tables():
-        path = settings.table_uri(*t.path)
-        if t.layer != "quarantine" or not t.date_column or not delta_io.is_table(spark, path):
+        if t.layer != "quarantine" or not t.date_column:
             continue
-        rows = (
-            delta_io.read_range(spark, path, t.date_column, day, day)
-            .select(F.explode("reasons").alias("reason"))
-            .groupBy("reason")
-            .count()
-            .orderBy("reason")
-            .collect()
-        )
-        summary = ", ".join(f"{r['reason']}: {r['count']}" for r in rows) or "none"
+        path = settings.table_uri(*t.path)
+        rows = delta_log.day_rows(path, t.date_column, day, ["reasons"], settings.s3)
+        if rows is None:
+            continue
+        counted = pc.value_counts(pc.list_flatten(rows.column("reasons"))).to_pylist()
+        reasons = sorted((c["values"], c["counts"]) for c in counted)
+        summary = ", ".join(f"{reason}: {count}" for reason, count in reasons) or "none"
         print(f"{t.key} on {day}: {summary}")

@@ -1,14 +1,15 @@
-"""A Delta table's log read without Spark, for commands that only report what tables hold.
+"""Delta tables read without Spark, for commands that only report what tables hold.
 
 `lakehouse status` (and `lakehouse score`, finding the last day to score) need a table's
 version, rows, dates and newest commit: all of it is in the log (the active files' row
-statistics and partition values), none in the data. Spark reads it only after a JVM has
-started, 10-15 s for a command that answers in one. delta-rs (the `deltalake` package,
-Delta's Rust implementation) reads the same log in milliseconds, from a local disk or
-through the same S3 endpoint, region and credentials that S3A and boto3 use.
+statistics and partition values), none in the data; `lakehouse quality` needs a day of the
+quarantine's reasons, a few rows. Spark reads them only after a JVM has started, 10-15 s
+for a command that answers in one. delta-rs (the `deltalake` package, Delta's Rust
+implementation) reads the same log and files in milliseconds, from a local disk or through
+the same S3 endpoint, region and credentials that S3A and boto3 use.
 
-Spark stays the one writer and the reader of data (:mod:`jobs.io.delta_io`); this module
-reads the log only, and writes nothing.
+Spark stays the one writer, and the reader of the pipeline's data (:mod:`jobs.io.delta_io`);
+this module writes nothing.
 """
 
 from __future__ import annotations
@@ -95,3 +96,12 @@ def table_summary(uri: str, date_column: str | None, s3: S3Settings) -> TableSum
         first=days[0] if days else None,
         last=days[-1] if days else None,
     )
+
+
+def day_rows(uri: str, date_column: str, day: dt.date, columns: list[str], s3: S3Settings) -> Any:
+    """``columns`` of the rows of ``day`` in the daily table at ``uri``, as a pyarrow Table
+    (only that day's partition is read); None when there is no table there."""
+    table = _open(uri, s3)
+    if table is None:
+        return None
+    return table.to_pyarrow_table(partitions=[(date_column, "=", day.isoformat())], columns=columns)

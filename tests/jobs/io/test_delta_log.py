@@ -93,3 +93,18 @@ def test_object_storage_gets_the_endpoint_and_addressing_of_the_s3_settings():
         "AWS_VIRTUAL_HOSTED_STYLE_REQUEST": "true",
     }
     assert delta_log.storage_options("/tmp/lakehouse/t", minio) == {}
+
+
+def test_a_days_rows_are_that_partitions_rows_as_spark_reads_them(spark, tmp_path):
+    path = str(tmp_path / "quarantine")
+    rows = [(D1, ["duplicate"]), (D2, ["duplicate", "unknown_carrier"]), (D2, ["duplicate"])]
+    written = spark.createDataFrame(rows, "flight_date DATE, reasons ARRAY<STRING>")
+    delta_io.write_range(written, path, "flight_date", D1, D2)
+
+    day = delta_log.day_rows(path, "flight_date", D2, ["reasons"], LOCAL)
+
+    assert day is not None and day.column_names == ["reasons"]
+    expected = delta_io.read_range(spark, path, "flight_date", D2, D2).collect()
+    assert sorted(day.column("reasons").to_pylist()) == sorted(r["reasons"] for r in expected)
+    assert delta_log.day_rows(path, "flight_date", D3, ["reasons"], LOCAL).num_rows == 0
+    assert delta_log.day_rows(str(tmp_path / "none"), "flight_date", D2, ["reasons"], LOCAL) is None
