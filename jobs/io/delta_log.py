@@ -55,12 +55,13 @@ def _open(uri: str, s3: S3Settings) -> Any:
     from deltalake import DeltaTable
 
     options = storage_options(uri, s3)
-    if not DeltaTable.is_deltatable(uri, storage_options=options):
-        return None
-    try:
+    try:  # storage that does not answer, refused keys, a broken log: name the table
+        if not DeltaTable.is_deltatable(uri, storage_options=options):
+            return None
         return DeltaTable(uri, storage_options=options)
-    except Exception as exc:  # a broken log: name the table
-        raise RuntimeError(f"{uri}: its Delta log cannot be read ({exc})") from exc
+    except Exception as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise RuntimeError(f"{uri}: its Delta log cannot be read ({first})") from exc
 
 
 def table_summary(uri: str, date_column: str | None, s3: S3Settings) -> TableSummary | None:

@@ -108,3 +108,11 @@ def test_a_days_rows_are_that_partitions_rows_as_spark_reads_them(spark, tmp_pat
     assert sorted(day.column("reasons").to_pylist()) == sorted(r["reasons"] for r in expected)
     assert delta_log.day_rows(path, "flight_date", D3, ["reasons"], LOCAL).num_rows == 0
     assert delta_log.day_rows(str(tmp_path / "none"), "flight_date", D2, ["reasons"], LOCAL) is None
+
+
+def test_storage_that_does_not_answer_fails_naming_the_table(monkeypatch):
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "key")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "secret")
+    nowhere = S3Settings(endpoint="http://127.0.0.1:1", path_style_access=True)  # no server
+    with pytest.raises(RuntimeError, match=r"^s3a://bucket/gold/t: its Delta log cannot be read"):
+        delta_log.table_summary("s3a://bucket/gold/t", "flight_date", nowhere)
